@@ -1,0 +1,96 @@
+// Pool: the blocks of one pool key and VMA 3.x's block policy. Real memory comes from a
+// BlockSource (the layer's driver-facing implementation, or a fake in tests).
+//
+// Thread safety: every public member may be called from any thread. One mutex per pool guards the
+// blocks and their metadata; it is never held while the BlockSource allocates or frees a block
+// (a driver allocation can take milliseconds).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "metadata.h"
+
+namespace vma::core {
+
+// Where a pool gets real memory. `cookie` identifies the block to the source (e.g. the real
+// VkDeviceMemory and its mapping); the pool never interprets it.
+class BlockSource {
+public:
+    virtual ~BlockSource() = default;
+    // Returns true and sets *cookie on success; false when the memory cannot be had.
+    virtual bool AllocateBlock(Size size, std::uint64_t* cookie) = 0;
+    virtual void FreeBlock(std::uint64_t cookie, Size size) = 0;
+    // Heap budget (bytes the process may use) and current usage, if the source knows them.
+    virtual bool GetBudget(Size* usage, Size* budget) {
+        (void)usage;
+        (void)budget;
+        return false;
+    }
+};
+
+struct PoolConfig {
+    Algorithm algorithm = Algorithm::kTlsf;
+    std::uint32_t allocFlags = 0;        // strategy flags passed to every allocation
+    Size heapSize = 0;                    // size of the heap the blocks come from
+    Size preferredBlockSize = 0;          // 0: VMA's rule (heap ≤ 1 GiB → heap/8, else 256 MiB)
+    bool fixedBlockSize = false;          // true: every block is preferredBlockSize (no ⅛→1 growth)
+    Size bufferImageGranularity = 1;
+    Size marginBefore = 0;
+    Size marginAfter = 0;
+    std::uint32_t keepEmptyBlocks = 1;    // empty blocks kept as hysteresis (VMA keeps one)
+};
+
+class Block {
+public:
+    std::uint64_t cookie = 0;  // from BlockSource::AllocateBlock
+    Size size = 0;
+    std::uint32_t id = 0;      // unique within the pool, in creation order
+    std::unique_ptr<Metadata> metadata;
+};
+
+struct PoolAllocation {
+    Block* block = nullptr;
+    AllocHandle handle = kNullHandle;
+    Size offset = 0;  // offset of the allocation inside the block (after any front margin)
+    Size size = 0;
+};
+
+enum class PoolResult { kSuccess, kOutOfMemory, kTooLarge };
+
+class Pool {
+public:
+    Pool(const PoolConfig& config, BlockSource& source);
+    ~Pool();  // returns every block to the source
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    Size PreferredBlockSize() const;
+    // VMA's "dedicated preferred" rule: larger than half a preferred block → own memory.
+    bool PrefersOwnMemory(Size size) const;
+
+    // Existing blocks first, then a new block (⅛ → ¼ → ½ → 1 of preferred as blocks grow),
+    // halving the new block on source failure. kTooLarge when size + margins exceed a block.
+    PoolResult Allocate(Size size, Size alignment, SuballocKind kind, void* userData, PoolAllocation* out);
+    // Frees one allocation; releases empty blocks beyond keepEmptyBlocks, or all empty blocks when
+    // the source reports usage ≥ budget.
+    void Free(const PoolAllocation& allocation);
+    // Frees every empty block now (e.g. on budget pressure).
+    void TrimEmptyBlocks();
+
+    Statistics GetStatistics() const;
+    DetailedStatistics CalculateDetailedStatistics() const;
+    // Calls visit for each block in increasing id order, with the pool lock held.
+    void ForEachBlock(const std::function<void(const Block&)>& visit) const;
+    bool Validate(std::string* why = nullptr) const;
+
+private:
+    // implementation-defined members
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vma::core

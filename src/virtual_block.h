@@ -1,0 +1,47 @@
+// VirtualBlock: one block's allocation algorithm with nothing behind it, like VmaVirtualBlock.
+// Offsets are in whatever unit the caller chooses. Not thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "metadata.h"
+
+namespace vma::core {
+
+struct VirtualBlockCreateInfo {
+    Size size = 0;
+    Algorithm algorithm = Algorithm::kTlsf;
+};
+
+class VirtualBlock {
+public:
+    explicit VirtualBlock(const VirtualBlockCreateInfo& info);
+    ~VirtualBlock();
+    VirtualBlock(const VirtualBlock&) = delete;
+    VirtualBlock& operator=(const VirtualBlock&) = delete;
+
+    // alignment 0 means 1. On failure returns false, *handle = kNullHandle, *offset = kWholeSize.
+    bool Allocate(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
+                  void* userData = nullptr);
+    void Free(AllocHandle handle);  // kNullHandle is a no-op
+    void Clear();
+    bool IsEmpty() const;
+
+    Size GetOffset(AllocHandle handle) const;
+    Size GetAllocationSize(AllocHandle handle) const;
+    void* GetUserData(AllocHandle handle) const;
+    void SetUserData(AllocHandle handle, void* userData);
+
+    Statistics GetStatistics() const;
+    DetailedStatistics CalculateDetailedStatistics() const;
+    void Walk(const std::function<void(const RangeInfo&)>& visit) const;
+    bool Validate(std::string* why = nullptr) const;
+
+    Metadata& metadata() { return *metadata_; }
+    const Metadata& metadata() const { return *metadata_; }
+
+private:
+    std::unique_ptr<Metadata> metadata_;
+};
+
+}  // namespace vma::core
