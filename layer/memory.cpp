@@ -1,0 +1,722 @@
+// Allocate, free, map, unmap, flush and invalidate for virtual VkDeviceMemory handles, and the
+// driver-facing BlockSource the core's pools get their blocks from.
+#include "memory.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "intercepts.h"
+#include "layer.h"
+
+namespace vma::layer {
+namespace {
+
+constexpr VkDeviceSize kDefaultMinMapAlignment = 64;
+std::atomic<std::uint64_t> gNextDeviceTag{1};
+
+std::string Hex(std::uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+    return buf;
+}
+
+std::uint32_t PriorityBucket(float priority) {
+    // 0.0, 0.25, 0.5, 0.75, 1.0 (VK_EXT_memory_priority: default 0.5).
+    if (!(priority >= 0.f)) priority = 0.5f;
+    if (priority > 1.f) priority = 1.f;
+    return static_cast<std::uint32_t>(priority * 4.f + 0.5f);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Pool state: one core::Pool and the BlockSource that feeds it real driver memory.
+
+class PoolState final : public core::BlockSource {
+public:
+    PoolState(DeviceData& device, std::uint32_t memoryType, bool deviceAddress, float priority,
+              const core::PoolConfig& config)
+        : device_(device),
+          memoryType_(memoryType),
+          heap_(device.memoryProperties.memoryTypes[memoryType].heapIndex),
+          deviceAddress_(deviceAddress),
+          priority_(priority),
+          hostVisible_(device.memoryProperties.memoryTypes[memoryType].propertyFlags &
+                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT),
+          pool(config, *this) {}
+
+    bool AllocateBlock(core::Size size, std::uint64_t* cookie) override {
+        // maxMemoryAllocationCount counts real objects only (VUID-vkAllocateMemory-maxMemoryAllocationCount-04101).
+        if (device_.counters.liveDriverObjects.load() >= device_.limits.maxMemoryAllocationCount) return false;
+        VkMemoryAllocateInfo info{};
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+        info.allocationSize = size;
+        info.memoryTypeIndex = memoryType_;
+        VkMemoryAllocateFlagsInfo flags{};
+        flags.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO;
+        VkMemoryPriorityAllocateInfoEXT priority{};
+        priority.sType = VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT;
+        const void** tail = &info.pNext;
+        if (deviceAddress_) {
+            flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
+            *tail = &flags;
+            tail = const_cast<const void**>(&flags.pNext);
+        }
+        if (device_.memoryPriority) {
+            priority.priority = priority_;
+            *tail = &priority;
+        }
+        VkDeviceMemory memory = VK_NULL_HANDLE;
+        if (device_.dispatch.AllocateMemory(device_.device, &info, nullptr, &memory) != VK_SUCCESS) return false;
+        void* mapped = nullptr;
+        if (hostVisible_ &&
+            device_.dispatch.MapMemory(device_.device, memory, 0, VK_WHOLE_SIZE, 0, &mapped) != VK_SUCCESS) {
+            device_.dispatch.FreeMemory(device_.device, memory, nullptr);
+            return false;
+        }
+        auto* block = new (std::nothrow) DriverBlock{memory, static_cast<std::uint8_t*>(mapped), size};
+        if (!block) {
+            if (mapped) device_.dispatch.UnmapMemory(device_.device, memory);
+            device_.dispatch.FreeMemory(device_.device, memory, nullptr);
+            return false;
+        }
+        device_.counters.OnDriverAllocate(heap_, size);
+        *cookie = reinterpret_cast<std::uint64_t>(block);
+        return true;
+    }
+
+    void FreeBlock(std::uint64_t cookie, core::Size size) override {
+        auto* block = reinterpret_cast<DriverBlock*>(cookie);
+        if (block->mapped) device_.dispatch.UnmapMemory(device_.device, block->memory);
+        device_.dispatch.FreeMemory(device_.device, block->memory, nullptr);
+        device_.counters.OnDriverFree(heap_, size);
+        delete block;
+    }
+
+    bool GetBudget(core::Size* usage, core::Size* budget) override {
+        // Without VK_EXT_memory_budget, VMA's heuristic: usage = our blocks, budget = 80 % of the heap.
+        *usage = device_.counters.driverBytes[heap_].load();
+        *budget = device_.memoryProperties.memoryHeaps[heap_].size / 10 * 8;
+        return true;
+    }
+
+    std::uint32_t memoryType() const { return memoryType_; }
+    std::uint32_t heap() const { return heap_; }
+
+private:
+    DeviceData& device_;
+    std::uint32_t memoryType_;
+    std::uint32_t heap_;
+    bool deviceAddress_;
+    float priority_;
+    bool hostVisible_;
+
+public:
+    core::Pool pool;  // declared last: destroyed first, while the source above is still alive
+};
+
+// ---------------------------------------------------------------------------------------------
+
+AllocateInfoSummary SummarizeAllocateInfo(const VkMemoryAllocateInfo& info) {
+    AllocateInfoSummary s;
+    for (auto* p = static_cast<const VkBaseInStructure*>(info.pNext); p; p = p->pNext) {
+        switch (p->sType) {
+            case VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO: {
+                const auto* f = reinterpret_cast<const VkMemoryAllocateFlagsInfo*>(p);
+                if (f->flags & VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT) s.deviceAddress = true;
+                if (f->flags & VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_CAPTURE_REPLAY_BIT) {
+                    s.poolable = false;
+                    s.reason = "capture-replay address";
+                }
+                if (f->flags & VK_MEMORY_ALLOCATE_DEVICE_MASK_BIT) {
+                    s.poolable = false;
+                    s.reason = "device mask";
+                }
+                if (f->flags & kMemoryAllocateZeroInitializeBitExt) {
+                    s.poolable = false;
+                    s.reason = "zero-initialized memory";
+                }
+                break;
+            }
+            case VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT:
+                s.priority = reinterpret_cast<const VkMemoryPriorityAllocateInfoEXT*>(p)->priority;
+                break;
+            case VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO: {
+                const auto* d = reinterpret_cast<const VkMemoryDedicatedAllocateInfo*>(p);
+                if (d->buffer != VK_NULL_HANDLE || d->image != VK_NULL_HANDLE) {
+                    s.poolable = false;
+                    s.reason = "dedicated allocation";
+                }
+                break;
+            }
+            case VK_STRUCTURE_TYPE_MEMORY_OPAQUE_CAPTURE_ADDRESS_ALLOCATE_INFO:
+                if (reinterpret_cast<const VkMemoryOpaqueCaptureAddressAllocateInfo*>(p)->opaqueCaptureAddress != 0) {
+                    s.poolable = false;
+                    s.reason = "opaque capture address";
+                }
+                break;
+            default:
+                // Import, export and anything unknown: the allocation keeps its own identity.
+                s.poolable = false;
+                s.reason = "pNext structure that needs its own VkDeviceMemory";
+                break;
+        }
+    }
+    return s;
+}
+
+MemoryManager::MemoryManager(DeviceData& device)
+    : device_(device), tag_(gNextDeviceTag.fetch_add(1) & 0xFF) {
+    if (tag_ == 0) tag_ = 0x5A;
+}
+
+MemoryManager::~MemoryManager() {
+    Shutdown();
+    for (auto& chunk : chunks_) {
+        MemoryObject* objects = chunk.load();
+        if (!objects) continue;
+        for (std::uint32_t i = 0; i < kChunkSize; ++i) objects[i].~MemoryObject();
+        device_.allocator.Free(objects);
+    }
+}
+
+std::uint64_t MemoryManager::MakeHandle(std::uint32_t slot, std::uint32_t generation) const {
+    // [63:56] device tag, [55:32] generation (24 bits), [31:0] slot + 1 (never 0).
+    return (tag_ << 56) | (std::uint64_t(generation & 0xFFFFFF) << 32) | (std::uint64_t(slot) + 1);
+}
+
+MemoryObject* MemoryManager::LookupQuiet(VkDeviceMemory memory) {
+    const auto h = reinterpret_cast<std::uint64_t>(memory);
+    if ((h >> 56) != tag_) return nullptr;
+    const std::uint64_t slotPlusOne = h & 0xFFFFFFFFu;
+    if (slotPlusOne == 0) return nullptr;
+    const std::uint64_t slot = slotPlusOne - 1;
+    if ((slot >> kChunkBits) >= kMaxChunks) return nullptr;
+    MemoryObject* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_acquire);
+    if (!chunk) return nullptr;
+    MemoryObject& object = chunk[slot & (kChunkSize - 1)];
+    if (!object.live.load(std::memory_order_acquire)) return nullptr;
+    if ((object.generation.load(std::memory_order_acquire) & 0xFFFFFF) != ((h >> 32) & 0xFFFFFF)) return nullptr;
+    return &object;
+}
+
+MemoryObject* MemoryManager::Lookup(VkDeviceMemory memory, const char* caller) {
+    MemoryObject* object = LookupQuiet(memory);
+    if (!object) {
+        device_.reporter().Report(Severity::kError, "VMA-invalid-handle",
+                                  std::string(caller) + ": VkDeviceMemory " + Hex(reinterpret_cast<std::uint64_t>(memory)) +
+                                      (memory == VK_NULL_HANDLE ? " is VK_NULL_HANDLE"
+                                                                : " is not a live allocation of this device "
+                                                                  "(freed, forged or from another device)"),
+                                  VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
+    }
+    return object;
+}
+
+MemoryObject* MemoryManager::AcquireSlot(std::uint32_t* slot) {
+    std::lock_guard<std::mutex> lock(slotMutex_);
+    std::uint32_t s;
+    if (!freeSlots_.empty()) {
+        s = freeSlots_.back();
+        freeSlots_.pop_back();
+    } else {
+        if ((nextSlot_ >> kChunkBits) >= kMaxChunks) return nullptr;
+        s = nextSlot_;
+        auto& chunk = chunks_[s >> kChunkBits];
+        if (!chunk.load(std::memory_order_relaxed)) {
+            void* mem = device_.allocator.Allocate(sizeof(MemoryObject) * kChunkSize, alignof(MemoryObject) < 16 ? 16 : alignof(MemoryObject),
+                                                   VK_SYSTEM_ALLOCATION_SCOPE_DEVICE);
+            if (!mem) return nullptr;
+            auto* objects = static_cast<MemoryObject*>(mem);
+            for (std::uint32_t i = 0; i < kChunkSize; ++i) new (&objects[i]) MemoryObject();
+            chunk.store(objects, std::memory_order_release);
+        }
+        ++nextSlot_;
+    }
+    *slot = s;
+    return &chunks_[s >> kChunkBits].load(std::memory_order_relaxed)[s & (kChunkSize - 1)];
+}
+
+void MemoryManager::ReleaseSlot(std::uint32_t slot) {
+    std::lock_guard<std::mutex> lock(slotMutex_);
+    freeSlots_.push_back(slot);
+}
+
+VkDeviceSize MemoryManager::SliceAlignment(std::uint32_t type) const {
+    // reference/layer-interface.md §4.6: every slice must satisfy whatever any resource of this
+    // type needs, since the app binds at offset 0 without knowing it got a slice.
+    const auto flags = device_.memoryProperties.memoryTypes[type].propertyFlags;
+    const VkPhysicalDeviceLimits& limits = device_.limits;
+    VkDeviceSize a = std::max<VkDeviceSize>(limits.bufferImageGranularity, 16);
+    if (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+        a = std::max<VkDeviceSize>(a, std::max<VkDeviceSize>(limits.minMemoryMapAlignment, kDefaultMinMapAlignment));
+        if (!(flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) a = std::max(a, limits.nonCoherentAtomSize);
+    }
+    a = std::max(a, observedAlignment_[type].load(std::memory_order_relaxed));
+    a = std::max<VkDeviceSize>(a, device_.instance->settings.minAlignment);
+    // Power of two (all inputs are powers of two by the spec; the max of powers of two is one).
+    return a;
+}
+
+bool MemoryManager::ShouldPool(const VkMemoryAllocateInfo& info, const AllocateInfoSummary& summary) const {
+    const Settings& settings = device_.instance->settings;
+    if (!summary.poolable || settings.passThroughAll) return false;
+    if (settings.passThroughTypes & (1u << info.memoryTypeIndex)) return false;
+    const auto flags = device_.memoryProperties.memoryTypes[info.memoryTypeIndex].propertyFlags;
+    // Lazily allocated memory has per-object commitment; protected memory stays apart (§3).
+    if (flags & (VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT | VK_MEMORY_PROPERTY_PROTECTED_BIT)) return false;
+    if (summary.deviceAddress && !device_.bufferDeviceAddress) return false;
+    return true;
+}
+
+PoolState* MemoryManager::GetPool(std::uint32_t memoryType, bool deviceAddress, float priority) {
+    const std::uint32_t bucket = device_.memoryPriority ? PriorityBucket(priority) : 2;
+    const std::size_t index = (memoryType * 2 + (deviceAddress ? 1 : 0)) * kPriorityBuckets + bucket;
+    PoolState* pool = pools_[index].load(std::memory_order_acquire);
+    if (pool) return pool;
+    std::lock_guard<std::mutex> lock(poolsMutex_);
+    pool = pools_[index].load(std::memory_order_relaxed);
+    if (pool) return pool;
+    const Settings& settings = device_.instance->settings;
+    core::PoolConfig config;
+    config.algorithm = settings.algorithmPerType[memoryType].value_or(settings.algorithm);
+    const std::uint32_t heap = device_.memoryProperties.memoryTypes[memoryType].heapIndex;
+    config.heapSize = device_.memoryProperties.memoryHeaps[heap].size;
+    config.preferredBlockSize = settings.blockSize;
+    config.keepEmptyBlocks = settings.keepEmptyBlocks;
+    // Slices are aligned and sized to the granularity by the layer, so no two slices ever share a
+    // bufferImageGranularity page: the core needs no granularity handling of its own.
+    config.bufferImageGranularity = 1;
+    auto state = std::make_unique<PoolState>(device_, memoryType, deviceAddress, bucket / 4.f, config);
+    pool = state.get();
+    poolStorage_.push_back(std::move(state));
+    pools_[index].store(pool, std::memory_order_release);
+    return pool;
+}
+
+VkResult MemoryManager::AllocateOwn(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
+                                    MemoryObject& object) {
+    if (device_.counters.liveDriverObjects.load() >= device_.limits.maxMemoryAllocationCount) {
+        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    VkDeviceMemory real = VK_NULL_HANDLE;
+    VkResult r = device_.dispatch.AllocateMemory(device_.device, info, pAllocator, &real);
+    if (r != VK_SUCCESS) return r;
+    object.pooled = false;
+    object.real = real;
+    object.offset = 0;
+    object.reserved = info->allocationSize;
+    object.blockMapped = nullptr;
+    object.pool = nullptr;
+    device_.counters.OnDriverAllocate(object.heapIndex, info->allocationSize);
+    return VK_SUCCESS;
+}
+
+VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
+                                 VkDeviceMemory* pMemory) {
+    const auto& props = device_.memoryProperties;
+    if (info->memoryTypeIndex >= props.memoryTypeCount) {
+        // VUID-vkAllocateMemory-pAllocateInfo-01714
+        device_.reporter().Report(Severity::kError, "VMA-allocate-invalid-type",
+                                  "vkAllocateMemory: memoryTypeIndex " + std::to_string(info->memoryTypeIndex) +
+                                      " is not a valid memory type (VUID-vkAllocateMemory-pAllocateInfo-01714)");
+        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    const AllocateInfoSummary summary = SummarizeAllocateInfo(*info);
+    std::uint32_t slot = 0;
+    MemoryObject* object = AcquireSlot(&slot);
+    if (!object) return VK_ERROR_OUT_OF_HOST_MEMORY;
+    object->memoryTypeIndex = info->memoryTypeIndex;
+    object->heapIndex = props.memoryTypes[info->memoryTypeIndex].heapIndex;
+    object->size = info->allocationSize;
+    object->mapped = false;
+    object->mapOffset = object->mapSize = 0;
+    object->boundKind.store(0, std::memory_order_relaxed);
+
+    VkResult result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    bool done = false;
+    if (info->allocationSize > 0 && ShouldPool(*info, summary)) {
+        PoolState* pool = GetPool(info->memoryTypeIndex, summary.deviceAddress, summary.priority);
+        const VkDeviceSize align = SliceAlignment(info->memoryTypeIndex);
+        const VkDeviceSize reserved = core::AlignUp(info->allocationSize, align);
+        const Settings& settings = device_.instance->settings;
+        const bool large = settings.dedicatedThreshold ? info->allocationSize > settings.dedicatedThreshold
+                                                       : pool->pool.PrefersOwnMemory(reserved);
+        if (!large) {
+            core::PoolAllocation pa;
+            if (pool->pool.Allocate(reserved, align, core::SuballocKind::kUnknown, object, &pa) ==
+                core::PoolResult::kSuccess) {
+                auto* block = reinterpret_cast<DriverBlock*>(pa.block->cookie);
+                object->pooled = true;
+                object->real = block->memory;
+                object->offset = pa.offset;
+                object->reserved = reserved;
+                object->blockMapped = block->mapped;
+                object->pool = pool;
+                object->poolAllocation = pa;
+                done = true;
+                result = VK_SUCCESS;
+            }
+            // else: no block could be had; fall back to the object's own memory below.
+        }
+    }
+    if (!done) result = AllocateOwn(info, pAllocator, *object);
+    if (result != VK_SUCCESS) {
+        ReleaseSlot(slot);
+        return result;
+    }
+    device_.counters.OnAppAllocate(object->heapIndex, info->allocationSize);
+    liveObjects_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint32_t generation = object->generation.load(std::memory_order_relaxed);
+    object->live.store(true, std::memory_order_release);
+    *pMemory = reinterpret_cast<VkDeviceMemory>(MakeHandle(slot, generation));
+    return VK_SUCCESS;
+}
+
+void MemoryManager::Release(MemoryObject& object, const VkAllocationCallbacks* pAllocator) {
+    if (object.pooled) {
+        object.pool->pool.Free(object.poolAllocation);
+    } else {
+        if (object.mapped) device_.dispatch.UnmapMemory(device_.device, object.real);
+        device_.dispatch.FreeMemory(device_.device, object.real, pAllocator);
+        device_.counters.OnDriverFree(object.heapIndex, object.size);
+    }
+    object.mapped = false;
+    device_.counters.OnAppFree(object.heapIndex, object.size);
+    liveObjects_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void MemoryManager::Free(VkDeviceMemory memory, const VkAllocationCallbacks* pAllocator) {
+    if (memory == VK_NULL_HANDLE) return;  // legal no-op
+    MemoryObject* object = Lookup(memory, "vkFreeMemory");
+    if (!object) return;
+    // Invalidate the handle before the slice can be reused: freeing implicitly unmaps.
+    object->live.store(false, std::memory_order_release);
+    object->generation.fetch_add(1, std::memory_order_acq_rel);
+    Release(*object, pAllocator);
+    {
+        std::lock_guard<std::mutex> lock(namesMutex);
+        const auto h = reinterpret_cast<std::uint64_t>(memory);
+        names.erase(h);
+        privateData.erase(privateData.lower_bound({h, 0}), privateData.upper_bound({h, UINT64_MAX}));
+    }
+    const auto slot = static_cast<std::uint32_t>((reinterpret_cast<std::uint64_t>(memory) & 0xFFFFFFFFu) - 1);
+    ReleaseSlot(slot);
+}
+
+VkResult MemoryManager::Map(VkDeviceMemory memory, VkDeviceSize offset, VkDeviceSize size, VkMemoryMapFlags flags,
+                            const void* pNext, bool viaMap2, void** ppData) {
+    const char* caller = viaMap2 ? "vkMapMemory2KHR" : "vkMapMemory";
+    MemoryObject* object = Lookup(memory, caller);
+    if (!object) return VK_ERROR_MEMORY_MAP_FAILED;
+    const auto typeFlags = device_.memoryProperties.memoryTypes[object->memoryTypeIndex].propertyFlags;
+    std::string problem;
+    if (!(typeFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
+        problem = "memory type " + std::to_string(object->memoryTypeIndex) +
+                  " is not HOST_VISIBLE (VUID-vkMapMemory-memory-00682)";
+    } else if (object->mapped) {
+        problem = "memory is already mapped (VUID-vkMapMemory-memory-00678)";
+    } else if (offset >= object->size) {
+        problem = "offset " + std::to_string(offset) + " is not less than the allocation size " +
+                  std::to_string(object->size) + " (VUID-vkMapMemory-offset-00679)";
+    } else if (size != VK_WHOLE_SIZE && (size == 0 || size > object->size - offset)) {
+        problem = "size " + std::to_string(size) + " at offset " + std::to_string(offset) +
+                  " does not fit the allocation of " + std::to_string(object->size) +
+                  " bytes (VUID-vkMapMemory-size-00680/00681)";
+    } else if (object->pooled && (flags & kMemoryMapPlacedBitExt)) {
+        problem = "placed mapping is not supported for suballocated memory";
+    }
+    if (!problem.empty()) {
+        device_.reporter().Report(Severity::kError, "VMA-map-invalid", std::string(caller) + ": " + problem,
+                                  VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
+        return VK_ERROR_MEMORY_MAP_FAILED;
+    }
+    const VkDeviceSize resolved = size == VK_WHOLE_SIZE ? object->size - offset : size;
+    if (object->pooled) {
+        *ppData = object->blockMapped + object->offset + offset;
+    } else {
+        VkResult r;
+        if (viaMap2) {
+            VkMemoryMapInfoKHR info{VK_STRUCTURE_TYPE_MEMORY_MAP_INFO_KHR, pNext, flags, object->real, offset, size};
+            auto fn = reinterpret_cast<PFN_vkMapMemory2KHR>(
+                device_.dispatch.GetDeviceProcAddr(device_.device, "vkMapMemory2KHR"));
+            r = fn ? fn(device_.device, &info, ppData) : VK_ERROR_EXTENSION_NOT_PRESENT;
+        } else {
+            r = device_.dispatch.MapMemory(device_.device, object->real, offset, size, flags, ppData);
+        }
+        if (r != VK_SUCCESS) return r;
+    }
+    object->mapped = true;
+    object->mapOffset = offset;
+    object->mapSize = resolved;
+    return VK_SUCCESS;
+}
+
+VkResult MemoryManager::Unmap(VkDeviceMemory memory, VkMemoryUnmapFlagsKHR flags, const void* pNext, bool viaUnmap2) {
+    const char* caller = viaUnmap2 ? "vkUnmapMemory2KHR" : "vkUnmapMemory";
+    MemoryObject* object = Lookup(memory, caller);
+    if (!object) return VK_ERROR_MEMORY_MAP_FAILED;
+    if (!object->mapped) {
+        device_.reporter().Report(Severity::kError, "VMA-unmap-not-mapped",
+                                  std::string(caller) + ": memory is not mapped (VUID-vkUnmapMemory-memory-00689)",
+                                  VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
+        return VK_ERROR_MEMORY_MAP_FAILED;
+    }
+    object->mapped = false;
+    if (object->pooled) return VK_SUCCESS;  // the block stays mapped for its whole life
+    if (viaUnmap2) {
+        VkMemoryUnmapInfoKHR info{VK_STRUCTURE_TYPE_MEMORY_UNMAP_INFO_KHR, pNext, flags, object->real};
+        auto fn = reinterpret_cast<PFN_vkUnmapMemory2KHR>(
+            device_.dispatch.GetDeviceProcAddr(device_.device, "vkUnmapMemory2KHR"));
+        return fn ? fn(device_.device, &info) : VK_ERROR_EXTENSION_NOT_PRESENT;
+    }
+    device_.dispatch.UnmapMemory(device_.device, object->real);
+    return VK_SUCCESS;
+}
+
+VkResult MemoryManager::FlushOrInvalidate(bool flush, std::uint32_t count, const VkMappedMemoryRange* ranges) {
+    const char* caller = flush ? "vkFlushMappedMemoryRanges" : "vkInvalidateMappedMemoryRanges";
+    constexpr std::uint32_t kInline = 16;
+    VkMappedMemoryRange inlineRanges[kInline];
+    std::vector<VkMappedMemoryRange> heapRanges;
+    VkMappedMemoryRange* out = inlineRanges;
+    if (count > kInline) {
+        heapRanges.resize(count);
+        out = heapRanges.data();
+    }
+    const VkDeviceSize atom = std::max<VkDeviceSize>(device_.limits.nonCoherentAtomSize, 1);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const VkMappedMemoryRange& in = ranges[i];
+        MemoryObject* object = Lookup(in.memory, caller);
+        if (!object) return VK_ERROR_OUT_OF_HOST_MEMORY;
+        out[i] = in;
+        out[i].memory = object->real;
+        if (!object->pooled) continue;
+        // VUID-VkMappedMemoryRange-memory-00684 and -size-00685/00686: the range lies in the current mapping.
+        const VkDeviceSize mapEnd = object->mapOffset + object->mapSize;
+        if (!object->mapped || in.offset < object->mapOffset || in.offset > mapEnd ||
+            (in.size != VK_WHOLE_SIZE && in.size > mapEnd - in.offset)) {
+            device_.reporter().Report(
+                Severity::kError, "VMA-flush-range-invalid",
+                std::string(caller) + ": range [" + std::to_string(in.offset) + ", +" +
+                    (in.size == VK_WHOLE_SIZE ? std::string("VK_WHOLE_SIZE") : std::to_string(in.size)) +
+                    ") is not inside the current mapping" +
+                    (object->mapped ? " [" + std::to_string(object->mapOffset) + ", " + std::to_string(mapEnd) + ")"
+                                    : std::string(" (memory is not mapped)")) +
+                    " (VUID-VkMappedMemoryRange-size-00685)",
+                VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(in.memory));
+            return VK_ERROR_OUT_OF_HOST_MEMORY;
+        }
+        // WHOLE_SIZE means "to the end of the current mapping" of the app's allocation; never pass
+        // it for a block. Round out to whole atoms: slices are atom-aligned at both ends, so the
+        // rounded range stays inside this slice.
+        const VkDeviceSize end = in.size == VK_WHOLE_SIZE ? mapEnd : in.offset + in.size;
+        const VkDeviceSize begin = core::AlignDown(object->offset + in.offset, atom);
+        const VkDeviceSize finish = std::min(core::AlignUp(object->offset + end, atom), object->offset + object->reserved);
+        out[i].offset = begin;
+        out[i].size = finish - begin;
+    }
+    return flush ? device_.dispatch.FlushMappedMemoryRanges(device_.device, count, out)
+                 : device_.dispatch.InvalidateMappedMemoryRanges(device_.device, count, out);
+}
+
+void MemoryManager::ObserveRequirements(std::uint64_t resource, bool image, const VkMemoryRequirements& req) {
+    for (std::uint32_t t = 0; t < device_.memoryProperties.memoryTypeCount; ++t) {
+        if (!(req.memoryTypeBits & (1u << t))) continue;
+        VkDeviceSize current = observedAlignment_[t].load(std::memory_order_relaxed);
+        while (req.alignment > current &&
+               !observedAlignment_[t].compare_exchange_weak(current, req.alignment, std::memory_order_relaxed)) {
+        }
+    }
+    if (resource) {
+        std::lock_guard<std::mutex> lock(requirementsMutex_);
+        requirements_[image][resource] = req;
+    }
+}
+
+void MemoryManager::ForgetResource(std::uint64_t resource, bool image) {
+    std::lock_guard<std::mutex> lock(requirementsMutex_);
+    requirements_[image].erase(resource);
+}
+
+bool MemoryManager::FindRequirements(std::uint64_t resource, bool image, VkMemoryRequirements* req) {
+    std::lock_guard<std::mutex> lock(requirementsMutex_);
+    auto it = requirements_[image].find(resource);
+    if (it == requirements_[image].end()) return false;
+    *req = it->second;
+    return true;
+}
+
+bool MemoryManager::CheckBind(const char* caller, MemoryObject& object, std::uint64_t resource, bool image,
+                              VkDeviceSize offset) {
+    object.boundKind.store(image ? 2 : 1, std::memory_order_relaxed);
+    const char* what = image ? "image" : "buffer";
+    std::string problem;
+    VkMemoryRequirements req{};
+    const bool known = FindRequirements(resource, image, &req);
+    if (offset >= object.size) {
+        problem = "memoryOffset " + std::to_string(offset) + " is not less than the allocation size " +
+                  std::to_string(object.size) + (image ? " (VUID-vkBindImageMemory-memoryOffset-01046)"
+                                                       : " (VUID-vkBindBufferMemory-memoryOffset-01031)");
+    } else if (known && req.size > object.size - offset) {
+        problem = std::string("the ") + what + " needs " + std::to_string(req.size) + " bytes but only " +
+                  std::to_string(object.size - offset) + " remain after memoryOffset " + std::to_string(offset) +
+                  (image ? " (VUID-vkBindImageMemory-size-01049)" : " (VUID-vkBindBufferMemory-size-01037)");
+    } else if (known && req.alignment && offset % req.alignment) {
+        problem = "memoryOffset " + std::to_string(offset) + " is not a multiple of the required alignment " +
+                  std::to_string(req.alignment) +
+                  (image ? " (VUID-vkBindImageMemory-memoryOffset-01048)" : " (VUID-vkBindBufferMemory-memoryOffset-01036)");
+    } else if (known && !(req.memoryTypeBits & (1u << object.memoryTypeIndex))) {
+        problem = "memory type " + std::to_string(object.memoryTypeIndex) + " is not in memoryTypeBits 0x" +
+                  Hex(req.memoryTypeBits).substr(2) +
+                  (image ? " (VUID-vkBindImageMemory-memory-01047)" : " (VUID-vkBindBufferMemory-memory-01035)");
+    }
+    if (!problem.empty()) {
+        device_.reporter().Report(Severity::kError, "VMA-bind-invalid", std::string(caller) + ": " + problem,
+                                  image ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER, resource);
+        return false;
+    }
+    if (known && req.alignment && (object.offset + offset) % req.alignment) {
+        // The app is right, the layer is not: the slice base was placed before an alignment this
+        // large was observed for the type. The driver would reject or misplace the resource.
+        device_.reporter().Report(Severity::kError, "VMA-slice-misaligned",
+                                  std::string(caller) + ": slice at block offset " + std::to_string(object.offset) +
+                                      " cannot honour alignment " + std::to_string(req.alignment) +
+                                      "; raise the min_alignment setting to at least that value",
+                                  image ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER, resource);
+        return false;
+    }
+    return true;
+}
+
+void MemoryManager::Shutdown() {
+    std::uint64_t leaked = 0;
+    const std::uint32_t used = nextSlot_;
+    for (std::uint32_t s = 0; s < used; ++s) {
+        MemoryObject* chunk = chunks_[s >> kChunkBits].load();
+        if (!chunk) continue;
+        MemoryObject& object = chunk[s & (kChunkSize - 1)];
+        if (!object.live.load()) continue;
+        object.live.store(false);
+        object.generation.fetch_add(1);
+        Release(object, nullptr);
+        ++leaked;
+    }
+    if (leaked) {
+        device_.reporter().Report(Severity::kWarning, "VMA-leak",
+                                  std::to_string(leaked) + " VkDeviceMemory object(s) were not freed before "
+                                                           "vkDestroyDevice; the layer freed them");
+    }
+    for (auto& p : pools_) p.store(nullptr);
+    poolStorage_.clear();  // each pool returns its blocks to the driver
+}
+
+void MemoryManager::ForEachPool(const std::function<void(std::uint32_t, const core::Pool&)>& visit) const {
+    for (const auto& p : poolStorage_) visit(p->memoryType(), p->pool);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intercepts.
+
+VkResult AllocateMemory(VkDevice device, const VkMemoryAllocateInfo* pAllocateInfo,
+                        const VkAllocationCallbacks* pAllocator, VkDeviceMemory* pMemory) {
+    return GetDeviceData(device)->memory->Allocate(pAllocateInfo, pAllocator, pMemory);
+}
+
+void FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbacks* pAllocator) {
+    GetDeviceData(device)->memory->Free(memory, pAllocator);
+}
+
+VkResult MapMemory(VkDevice device, VkDeviceMemory memory, VkDeviceSize offset, VkDeviceSize size,
+                   VkMemoryMapFlags flags, void** ppData) {
+    return GetDeviceData(device)->memory->Map(memory, offset, size, flags, nullptr, false, ppData);
+}
+
+void UnmapMemory(VkDevice device, VkDeviceMemory memory) {
+    GetDeviceData(device)->memory->Unmap(memory, 0, nullptr, false);
+}
+
+VkResult MapMemory2KHR(VkDevice device, const VkMemoryMapInfoKHR* info, void** ppData) {
+    return GetDeviceData(device)->memory->Map(info->memory, info->offset, info->size, info->flags, info->pNext, true,
+                                              ppData);
+}
+
+VkResult UnmapMemory2KHR(VkDevice device, const VkMemoryUnmapInfoKHR* info) {
+    return GetDeviceData(device)->memory->Unmap(info->memory, info->flags, info->pNext, true);
+}
+
+VkResult FlushMappedMemoryRanges(VkDevice device, uint32_t count, const VkMappedMemoryRange* ranges) {
+    return GetDeviceData(device)->memory->FlushOrInvalidate(true, count, ranges);
+}
+
+VkResult InvalidateMappedMemoryRanges(VkDevice device, uint32_t count, const VkMappedMemoryRange* ranges) {
+    return GetDeviceData(device)->memory->FlushOrInvalidate(false, count, ranges);
+}
+
+void GetDeviceMemoryCommitment(VkDevice device, VkDeviceMemory memory, VkDeviceSize* pCommitted) {
+    DeviceData* d = GetDeviceData(device);
+    MemoryObject* object = d->memory->Lookup(memory, "vkGetDeviceMemoryCommitment");
+    if (!object) {
+        *pCommitted = 0;
+        return;
+    }
+    if (object->pooled) {
+        // Only LAZILY_ALLOCATED types may be queried (VUID-vkGetDeviceMemoryCommitment-memory-00690),
+        // and those are never pooled: the app is wrong. Answer with the full size.
+        d->reporter().Report(Severity::kError, "VMA-commitment-invalid",
+                             "vkGetDeviceMemoryCommitment: memory type is not LAZILY_ALLOCATED "
+                             "(VUID-vkGetDeviceMemoryCommitment-memory-00690)",
+                             VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
+        *pCommitted = object->size;
+        return;
+    }
+    d->dispatch.GetDeviceMemoryCommitment(device, object->real, pCommitted);
+}
+
+uint64_t GetDeviceMemoryOpaqueCaptureAddress(VkDevice device, const VkDeviceMemoryOpaqueCaptureAddressInfo* pInfo) {
+    DeviceData* d = GetDeviceData(device);
+    MemoryObject* object = d->memory->Lookup(pInfo->memory, "vkGetDeviceMemoryOpaqueCaptureAddress");
+    if (!object) return 0;
+    if (object->pooled) {
+        // Capture-replay memory is never pooled; for a slice there is no "start of the object" address.
+        d->reporter().Report(Severity::kWarning, "VMA-capture-address-pooled",
+                             "vkGetDeviceMemoryOpaqueCaptureAddress: memory was not allocated with "
+                             "VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_CAPTURE_REPLAY_BIT; returning 0",
+                             VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(pInfo->memory));
+        return 0;
+    }
+    VkDeviceMemoryOpaqueCaptureAddressInfo info = *pInfo;
+    info.memory = object->real;
+    return d->dispatch.GetDeviceMemoryOpaqueCaptureAddress(device, &info);
+}
+
+VkResult GetMemoryFdKHR(VkDevice device, const VkMemoryGetFdInfoKHR* pInfo, int* pFd) {
+    DeviceData* d = GetDeviceData(device);
+    MemoryObject* object = d->memory->Lookup(pInfo->memory, "vkGetMemoryFdKHR");
+    if (!object) return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    if (object->pooled) {
+        // Export needs VkExportMemoryAllocateInfo at allocation (VUID-VkMemoryGetFdInfoKHR-handleType-00671),
+        // and such allocations are never pooled.
+        d->reporter().Report(Severity::kError, "VMA-export-not-exportable",
+                             "vkGetMemoryFdKHR: memory was not allocated with VkExportMemoryAllocateInfo "
+                             "(VUID-VkMemoryGetFdInfoKHR-handleType-00671)",
+                             VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(pInfo->memory));
+        return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+    }
+    VkMemoryGetFdInfoKHR info = *pInfo;
+    info.memory = object->real;
+    return d->dispatch.GetMemoryFdKHR(device, &info, pFd);
+}
+
+void SetDeviceMemoryPriorityEXT(VkDevice device, VkDeviceMemory memory, float priority) {
+    DeviceData* d = GetDeviceData(device);
+    MemoryObject* object = d->memory->Lookup(memory, "vkSetDeviceMemoryPriorityEXT");
+    if (!object) return;
+    // Priority belongs to a whole real object: for a slice it would change every neighbour's too.
+    if (!object->pooled) d->dispatch.SetDeviceMemoryPriorityEXT(device, object->real, priority);
+}
+
+}  // namespace vma::layer

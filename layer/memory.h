@@ -1,0 +1,147 @@
+// The memory manager of one device: virtual VkDeviceMemory handles, the slot table behind them,
+// the pools they are carved from, and the per-handle record every intercept reads.
+//
+// A virtual handle encodes {device tag, generation, slot}; decoding is lock-free, and a stale,
+// forged or foreign handle is recognised before anything is dereferenced. The app only ever sees
+// virtual handles; the driver only ever sees real ones (blocks or own allocations).
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pool.h"
+#include "vk_local.h"
+
+namespace vma::layer {
+
+struct DeviceData;
+class PoolState;
+
+// The block record behind a BlockSource cookie: one real VkDeviceMemory, mapped once for its
+// whole life when its type is host-visible.
+struct DriverBlock {
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    std::uint8_t* mapped = nullptr;
+    VkDeviceSize size = 0;
+};
+
+struct MemoryObject {
+    std::atomic<std::uint32_t> generation{1};  // bumped on free; part of the handle
+    std::atomic<bool> live{false};
+    bool pooled = false;
+    std::uint32_t memoryTypeIndex = 0;
+    std::uint32_t heapIndex = 0;
+    VkDeviceMemory real = VK_NULL_HANDLE;  // the block, or the object's own driver memory
+    VkDeviceSize offset = 0;               // slice offset in `real` (0 for own memory)
+    VkDeviceSize size = 0;                 // allocationSize the app asked for
+    VkDeviceSize reserved = 0;             // bytes reserved in the block (size rounded up)
+    std::uint8_t* blockMapped = nullptr;   // the block's persistent mapping (pooled, host-visible)
+    PoolState* pool = nullptr;
+    core::PoolAllocation poolAllocation;
+
+    // Host mapping as the app sees it (written only by calls the app synchronises per handle).
+    bool mapped = false;
+    VkDeviceSize mapOffset = 0;
+    VkDeviceSize mapSize = 0;  // resolved: never VK_WHOLE_SIZE
+
+    // Last resource kind bound (for dumps): 0 none, 1 buffer, 2 image.
+    std::atomic<std::uint8_t> boundKind{0};
+};
+
+// Flags decided once from the VkMemoryAllocateInfo pNext chain (Mesa's "parse once" pattern).
+struct AllocateInfoSummary {
+    bool poolable = true;              // every struct in the chain is on the allow-list
+    const char* reason = nullptr;      // why not, for the log
+    bool deviceAddress = false;        // VkMemoryAllocateFlagsInfo DEVICE_ADDRESS_BIT
+    float priority = 0.5f;             // VkMemoryPriorityAllocateInfoEXT
+};
+AllocateInfoSummary SummarizeAllocateInfo(const VkMemoryAllocateInfo& info);
+
+class MemoryManager {
+public:
+    explicit MemoryManager(DeviceData& device);
+    ~MemoryManager();
+    MemoryManager(const MemoryManager&) = delete;
+    MemoryManager& operator=(const MemoryManager&) = delete;
+
+    VkResult Allocate(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
+                      VkDeviceMemory* pMemory);
+    void Free(VkDeviceMemory memory, const VkAllocationCallbacks* pAllocator);
+    VkResult Map(VkDeviceMemory memory, VkDeviceSize offset, VkDeviceSize size, VkMemoryMapFlags flags,
+                 const void* pNext, bool viaMap2, void** ppData);
+    VkResult Unmap(VkDeviceMemory memory, VkMemoryUnmapFlagsKHR flags, const void* pNext, bool viaUnmap2);
+    VkResult FlushOrInvalidate(bool flush, std::uint32_t count, const VkMappedMemoryRange* ranges);
+
+    // Returns the live record behind a virtual handle, or null (and a report naming `caller`)
+    // when the handle is null, stale, forged or from another device.
+    MemoryObject* Lookup(VkDeviceMemory memory, const char* caller);
+    MemoryObject* LookupQuiet(VkDeviceMemory memory);
+
+    // Memory requirements the app asked for: raise the slice alignment floor of each type and
+    // remember each resource's requirements for bind checks.
+    void ObserveRequirements(std::uint64_t resource, bool image, const VkMemoryRequirements& req);
+    void ForgetResource(std::uint64_t resource, bool image);
+    bool FindRequirements(std::uint64_t resource, bool image, VkMemoryRequirements* req);
+
+    // Checks a bind of `resource` at `offset` in `object` against the slice; reports app errors
+    // and returns false when the bind must not reach the driver.
+    bool CheckBind(const char* caller, MemoryObject& object, std::uint64_t resource, bool image,
+                   VkDeviceSize offset);
+
+    // Frees every object and block (device destruction). Reports what the app leaked.
+    void Shutdown();
+
+    VkDeviceSize SliceAlignment(std::uint32_t memoryType) const;
+    std::uint64_t LiveObjectCount() const { return liveObjects_.load(std::memory_order_relaxed); }
+    void ForEachPool(const std::function<void(std::uint32_t memoryType, const core::Pool&)>& visit) const;
+
+    // Private data and names for pooled handles live here (the driver never sees the handle).
+    std::mutex namesMutex;
+    std::unordered_map<std::uint64_t, std::string> names;  // by virtual handle
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> privateData;  // {handle, slot}
+
+    DeviceData& device() { return device_; }
+
+private:
+    static constexpr std::uint32_t kChunkBits = 12;
+    static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;  // objects per chunk
+    static constexpr std::uint32_t kMaxChunks = 1u << 12;          // 16 M live objects per device
+    static constexpr std::uint32_t kPriorityBuckets = 5;
+
+    std::uint64_t MakeHandle(std::uint32_t slot, std::uint32_t generation) const;
+    MemoryObject* AcquireSlot(std::uint32_t* slot);
+    void ReleaseSlot(std::uint32_t slot);
+    PoolState* GetPool(std::uint32_t memoryType, bool deviceAddress, float priority);
+    VkResult AllocateOwn(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
+                         MemoryObject& object);
+    bool ShouldPool(const VkMemoryAllocateInfo& info, const AllocateInfoSummary& summary) const;
+    void Release(MemoryObject& object, const VkAllocationCallbacks* pAllocator);
+
+    DeviceData& device_;
+    std::uint64_t tag_;  // per-device bits in every handle
+    std::array<std::atomic<MemoryObject*>, kMaxChunks> chunks_{};
+    std::mutex slotMutex_;
+    std::vector<std::uint32_t> freeSlots_;
+    std::uint32_t nextSlot_ = 0;
+    std::atomic<std::uint64_t> liveObjects_{0};
+
+    std::mutex poolsMutex_;
+    std::array<std::atomic<PoolState*>, VK_MAX_MEMORY_TYPES * 2 * kPriorityBuckets> pools_{};
+    std::vector<std::unique_ptr<PoolState>> poolStorage_;
+
+    std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_TYPES> observedAlignment_{};
+    std::mutex requirementsMutex_;
+    std::unordered_map<std::uint64_t, VkMemoryRequirements> requirements_[2];  // [0] buffers, [1] images
+};
+
+}  // namespace vma::layer

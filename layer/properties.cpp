@@ -1,0 +1,142 @@
+// What the app learns about memory: the API version and limits it is told, and the memory
+// requirements it asks for (observed to set each type's slice alignment and to check binds).
+#include <algorithm>
+
+#include "intercepts.h"
+#include "layer.h"
+#include "memory.h"
+
+namespace vma::layer {
+namespace {
+
+// The highest core version whose memory commands the layer translates. 1.4 adds vkMapMemory2,
+// vkUnmapMemory2 and VkBindMemoryStatus as core; until they are handled as core, clamp to 1.3.
+constexpr std::uint32_t kMaxApiVersion = VK_MAKE_API_VERSION(0, 1, 3, VK_HEADER_VERSION);
+
+void AdjustProperties(InstanceData& inst, VkPhysicalDeviceProperties& props) {
+    if (inst.settings.passThroughAll) return;
+    if (VK_API_VERSION_MAJOR(props.apiVersion) > 1 || VK_API_VERSION_MINOR(props.apiVersion) > 3) {
+        props.apiVersion = kMaxApiVersion;
+    }
+    // Pooled allocations do not count against the driver's limit (§4.8); advertise a raised limit
+    // only when asked to, since layers above (validation) enforce whatever we report.
+    if (inst.settings.maxAllocationCount) props.limits.maxMemoryAllocationCount = inst.settings.maxAllocationCount;
+}
+
+void Observe(VkDevice device, std::uint64_t resource, bool image, const VkMemoryRequirements& req) {
+    GetDeviceData(device)->memory->ObserveRequirements(resource, image, req);
+}
+
+bool UseKhr(VkDevice device, std::uint32_t coreVersion) { return GetDeviceData(device)->apiVersion < coreVersion; }
+
+}  // namespace
+
+void GetPhysicalDeviceProperties(VkPhysicalDevice physicalDevice, VkPhysicalDeviceProperties* pProperties) {
+    InstanceData* inst = GetInstanceDataForPhysicalDevice(physicalDevice);
+    inst->dispatch.GetPhysicalDeviceProperties(physicalDevice, pProperties);
+    AdjustProperties(*inst, *pProperties);
+}
+
+void GetPhysicalDeviceProperties2(VkPhysicalDevice physicalDevice, VkPhysicalDeviceProperties2* pProperties) {
+    InstanceData* inst = GetInstanceDataForPhysicalDevice(physicalDevice);
+    inst->dispatch.GetPhysicalDeviceProperties2(physicalDevice, pProperties);
+    AdjustProperties(*inst, pProperties->properties);
+}
+
+void GetPhysicalDeviceProperties2KHR(VkPhysicalDevice physicalDevice, VkPhysicalDeviceProperties2* pProperties) {
+    InstanceData* inst = GetInstanceDataForPhysicalDevice(physicalDevice);
+    inst->dispatch.GetPhysicalDeviceProperties2KHR(physicalDevice, pProperties);
+    AdjustProperties(*inst, pProperties->properties);
+}
+
+void GetBufferMemoryRequirements(VkDevice device, VkBuffer buffer, VkMemoryRequirements* req) {
+    GetDeviceData(device)->dispatch.GetBufferMemoryRequirements(device, buffer, req);
+    Observe(device, reinterpret_cast<std::uint64_t>(buffer), false, *req);
+}
+
+void GetImageMemoryRequirements(VkDevice device, VkImage image, VkMemoryRequirements* req) {
+    GetDeviceData(device)->dispatch.GetImageMemoryRequirements(device, image, req);
+    Observe(device, reinterpret_cast<std::uint64_t>(image), true, *req);
+}
+
+void GetBufferMemoryRequirements2(VkDevice device, const VkBufferMemoryRequirementsInfo2* info,
+                                  VkMemoryRequirements2* req) {
+    DeviceData* d = GetDeviceData(device);
+    if (UseKhr(device, VK_API_VERSION_1_1)) {
+        d->dispatch.GetBufferMemoryRequirements2KHR(device, info, req);
+    } else {
+        d->dispatch.GetBufferMemoryRequirements2(device, info, req);
+    }
+    Observe(device, reinterpret_cast<std::uint64_t>(info->buffer), false, req->memoryRequirements);
+}
+
+void GetBufferMemoryRequirements2KHR(VkDevice device, const VkBufferMemoryRequirementsInfo2* info,
+                                     VkMemoryRequirements2* req) {
+    GetBufferMemoryRequirements2(device, info, req);
+}
+
+void GetImageMemoryRequirements2(VkDevice device, const VkImageMemoryRequirementsInfo2* info,
+                                 VkMemoryRequirements2* req) {
+    DeviceData* d = GetDeviceData(device);
+    if (UseKhr(device, VK_API_VERSION_1_1)) {
+        d->dispatch.GetImageMemoryRequirements2KHR(device, info, req);
+    } else {
+        d->dispatch.GetImageMemoryRequirements2(device, info, req);
+    }
+    // Disjoint plane queries (VkImagePlaneMemoryRequirementsInfo) describe one plane only; their
+    // alignment still matters for the floor, but they are not the image's bind requirements.
+    const bool plane = FindInChain<VkImagePlaneMemoryRequirementsInfo>(
+                           info->pNext, VK_STRUCTURE_TYPE_IMAGE_PLANE_MEMORY_REQUIREMENTS_INFO) != nullptr;
+    Observe(device, plane ? 0 : reinterpret_cast<std::uint64_t>(info->image), true, req->memoryRequirements);
+}
+
+void GetImageMemoryRequirements2KHR(VkDevice device, const VkImageMemoryRequirementsInfo2* info,
+                                    VkMemoryRequirements2* req) {
+    GetImageMemoryRequirements2(device, info, req);
+}
+
+void GetDeviceBufferMemoryRequirements(VkDevice device, const VkDeviceBufferMemoryRequirements* info,
+                                       VkMemoryRequirements2* req) {
+    DeviceData* d = GetDeviceData(device);
+    if (UseKhr(device, VK_API_VERSION_1_3)) {
+        d->dispatch.GetDeviceBufferMemoryRequirementsKHR(device, info, req);
+    } else {
+        d->dispatch.GetDeviceBufferMemoryRequirements(device, info, req);
+    }
+    Observe(device, 0, false, req->memoryRequirements);
+}
+
+void GetDeviceBufferMemoryRequirementsKHR(VkDevice device, const VkDeviceBufferMemoryRequirements* info,
+                                          VkMemoryRequirements2* req) {
+    GetDeviceBufferMemoryRequirements(device, info, req);
+}
+
+void GetDeviceImageMemoryRequirements(VkDevice device, const VkDeviceImageMemoryRequirements* info,
+                                      VkMemoryRequirements2* req) {
+    DeviceData* d = GetDeviceData(device);
+    if (UseKhr(device, VK_API_VERSION_1_3)) {
+        d->dispatch.GetDeviceImageMemoryRequirementsKHR(device, info, req);
+    } else {
+        d->dispatch.GetDeviceImageMemoryRequirements(device, info, req);
+    }
+    Observe(device, 0, true, req->memoryRequirements);
+}
+
+void GetDeviceImageMemoryRequirementsKHR(VkDevice device, const VkDeviceImageMemoryRequirements* info,
+                                         VkMemoryRequirements2* req) {
+    GetDeviceImageMemoryRequirements(device, info, req);
+}
+
+void DestroyBuffer(VkDevice device, VkBuffer buffer, const VkAllocationCallbacks* pAllocator) {
+    DeviceData* d = GetDeviceData(device);
+    if (buffer) d->memory->ForgetResource(reinterpret_cast<std::uint64_t>(buffer), false);
+    d->dispatch.DestroyBuffer(device, buffer, pAllocator);
+}
+
+void DestroyImage(VkDevice device, VkImage image, const VkAllocationCallbacks* pAllocator) {
+    DeviceData* d = GetDeviceData(device);
+    if (image) d->memory->ForgetResource(reinterpret_cast<std::uint64_t>(image), true);
+    d->dispatch.DestroyImage(device, image, pAllocator);
+}
+
+}  // namespace vma::layer

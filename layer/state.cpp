@@ -1,0 +1,117 @@
+// Global state: the instance and device maps, keyed by dispatch key, and host allocation helpers.
+#include <cstdlib>
+
+#include "layer.h"
+#include "memory.h"
+
+namespace vma::layer {
+namespace {
+
+struct Maps {
+    std::shared_mutex mutex;
+    std::unordered_map<DispatchKey, InstancePtr> instances;
+    std::unordered_map<DispatchKey, DevicePtr> devices;
+};
+
+// The loader dlcloses the layer when the last instance is destroyed and may load it again later:
+// the maps are empty by then, so an ordinary static is safe.
+Maps& GetMaps() {
+    static Maps maps;
+    return maps;
+}
+
+void UpdatePeak(std::atomic<std::uint64_t>& peak, std::uint64_t value) {
+    std::uint64_t old = peak.load(std::memory_order_relaxed);
+    while (value > old && !peak.compare_exchange_weak(old, value, std::memory_order_relaxed)) {
+    }
+}
+
+}  // namespace
+
+void* HostAllocator::Allocate(std::size_t size, std::size_t alignment, VkSystemAllocationScope scope) const {
+    if (present && callbacks.pfnAllocation) return callbacks.pfnAllocation(callbacks.pUserData, size, alignment, scope);
+    return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+}
+
+void HostAllocator::Free(void* p) const {
+    if (!p) return;
+    if (present && callbacks.pfnFree) {
+        callbacks.pfnFree(callbacks.pUserData, p);
+    } else {
+        std::free(p);
+    }
+}
+
+void MemoryCounters::OnDriverAllocate(std::uint32_t heap, std::uint64_t bytes) {
+    driverAllocations.fetch_add(1, std::memory_order_relaxed);
+    UpdatePeak(peakDriverObjects, liveDriverObjects.fetch_add(1, std::memory_order_relaxed) + 1);
+    UpdatePeak(peakDriverBytes[heap], driverBytes[heap].fetch_add(bytes, std::memory_order_relaxed) + bytes);
+}
+
+void MemoryCounters::OnDriverFree(std::uint32_t heap, std::uint64_t bytes) {
+    driverFrees.fetch_add(1, std::memory_order_relaxed);
+    liveDriverObjects.fetch_sub(1, std::memory_order_relaxed);
+    driverBytes[heap].fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+void MemoryCounters::OnAppAllocate(std::uint32_t heap, std::uint64_t bytes) {
+    appAllocations.fetch_add(1, std::memory_order_relaxed);
+    UpdatePeak(peakAppBytes[heap], appBytes[heap].fetch_add(bytes, std::memory_order_relaxed) + bytes);
+}
+
+void MemoryCounters::OnAppFree(std::uint32_t heap, std::uint64_t bytes) {
+    appFrees.fetch_add(1, std::memory_order_relaxed);
+    appBytes[heap].fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+InstanceData* GetInstanceData(const void* dispatchable) {
+    Maps& m = GetMaps();
+    std::shared_lock lock(m.mutex);
+    auto it = m.instances.find(GetDispatchKey(dispatchable));
+    return it == m.instances.end() ? nullptr : it->second.get();
+}
+
+InstanceData* GetInstanceDataForPhysicalDevice(VkPhysicalDevice physicalDevice) {
+    return GetInstanceData(physicalDevice);
+}
+
+DeviceData* GetDeviceData(const void* dispatchable) {
+    Maps& m = GetMaps();
+    std::shared_lock lock(m.mutex);
+    auto it = m.devices.find(GetDispatchKey(dispatchable));
+    return it == m.devices.end() ? nullptr : it->second.get();
+}
+
+void StoreInstanceData(DispatchKey key, InstancePtr data) {
+    Maps& m = GetMaps();
+    std::unique_lock lock(m.mutex);
+    m.instances[key] = std::move(data);
+}
+
+InstancePtr TakeInstanceData(DispatchKey key) {
+    Maps& m = GetMaps();
+    std::unique_lock lock(m.mutex);
+    auto it = m.instances.find(key);
+    if (it == m.instances.end()) return nullptr;
+    auto data = std::move(it->second);
+    m.instances.erase(it);
+    return data;
+}
+
+void StoreDeviceData(DispatchKey key, DevicePtr data) {
+    Maps& m = GetMaps();
+    std::unique_lock lock(m.mutex);
+    m.devices[key] = std::move(data);
+}
+
+DevicePtr TakeDeviceData(DispatchKey key) {
+    Maps& m = GetMaps();
+    std::unique_lock lock(m.mutex);
+    auto it = m.devices.find(key);
+    if (it == m.devices.end()) return nullptr;
+    auto data = std::move(it->second);
+    m.devices.erase(it);
+    return data;
+}
+
+}  // namespace vma::layer
