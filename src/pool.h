@@ -25,6 +25,9 @@ public:
     virtual bool AllocateBlock(Size size, std::uint64_t* cookie) = 0;
     virtual void FreeBlock(std::uint64_t cookie, Size size) = 0;
     // Heap budget (bytes the process may use) and current usage, if the source knows them.
+    // Called without the pool lock, on every Free and before every new block: keep it cheap and
+    // thread-safe. AllocateBlock and FreeBlock are also called without the pool lock, possibly
+    // from several threads (and several pools) at once.
     virtual bool GetBudget(Size* usage, Size* budget) {
         (void)usage;
         (void)budget;
@@ -36,12 +39,18 @@ struct PoolConfig {
     Algorithm algorithm = Algorithm::kTlsf;
     std::uint32_t allocFlags = 0;        // strategy flags passed to every allocation
     Size heapSize = 0;                    // size of the heap the blocks come from
-    Size preferredBlockSize = 0;          // 0: VMA's rule (heap ≤ 1 GiB → heap/8, else 256 MiB)
+    Size preferredBlockSize = 0;          // 0: VMA's rule (heap ≤ 1 GiB → heap/8 aligned to 32, else
+                                          // 256 MiB; heapSize 0 means unknown → 256 MiB)
     bool fixedBlockSize = false;          // true: every block is preferredBlockSize (no ⅛→1 growth)
     Size bufferImageGranularity = 1;
     Size marginBefore = 0;
     Size marginAfter = 0;
     std::uint32_t keepEmptyBlocks = 1;    // empty blocks kept as hysteresis (VMA keeps one)
+    // true: never ask the source for a block larger than budget - usage (a too-large candidate
+    // counts as a source failure, so the pool halves it; less than `size` left → kOutOfMemory).
+    // VMA does this when it can fall back to a dedicated allocation; set it when the caller falls
+    // back to own memory on kOutOfMemory.
+    bool newBlocksWithinBudget = false;
 };
 
 class Block {
@@ -74,9 +83,12 @@ public:
 
     // Existing blocks first, then a new block (⅛ → ¼ → ½ → 1 of preferred as blocks grow),
     // halving the new block on source failure. kTooLarge when size + margins exceed a block.
+    // alignment: a power of two, 0 means 1. size 0 is refused (kOutOfMemory; Vulkan forbids it).
+    // On failure *out is reset (block null, handle kNullHandle).
     PoolResult Allocate(Size size, Size alignment, SuballocKind kind, void* userData, PoolAllocation* out);
-    // Frees one allocation; releases empty blocks beyond keepEmptyBlocks, or all empty blocks when
-    // the source reports usage ≥ budget.
+    // Frees one allocation; releases empty blocks beyond keepEmptyBlocks (the largest empty blocks
+    // are the ones kept), or all empty blocks when the source reports usage ≥ budget. A null
+    // allocation (block null or handle kNullHandle) is a no-op.
     void Free(const PoolAllocation& allocation);
     // Frees every empty block now (e.g. on budget pressure).
     void TrimEmptyBlocks();
@@ -85,6 +97,8 @@ public:
     DetailedStatistics CalculateDetailedStatistics() const;
     // Calls visit for each block in increasing id order, with the pool lock held.
     void ForEachBlock(const std::function<void(const Block&)>& visit) const;
+    // Validates every block's metadata and the pool's own invariants (unique ids, block sizes,
+    // counters, block order, at most keepEmptyBlocks empty blocks), under the pool lock.
     bool Validate(std::string* why = nullptr) const;
 
 private:
