@@ -1,0 +1,480 @@
+// The layer through the real loader on lavapipe: it is in the chain, answers the loader's
+// queries as the rules say, applies settings from every source, and translates every carrier of
+// VkDeviceMemory that lavapipe supports.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "settings.h"  // VK_EXT_layer_settings, declared locally for the 1.3.239 headers
+#include "vk_harness.h"
+
+using vma::layer::VkLayerSettingEXT;
+using vma::layer::VkLayerSettingsCreateInfoEXT;
+
+using vma::test::Context;
+
+namespace {
+
+std::string TempPath(const char* name) {
+    return std::string("/tmp/vma_loader_test_") + std::to_string(getpid()) + "_" + name;
+}
+
+class LayerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        vma::test::SetBaseEnvironment();
+        setenv("VK_INSTANCE_LAYERS", "VK_LAYER_VMA_suballocator", 1);
+        logPath_ = TempPath("log.txt");
+        std::remove(logPath_.c_str());
+        setenv("VK_VMA_SUBALLOCATOR_LOG_FILE", logPath_.c_str(), 1);
+    }
+    void TearDown() override {
+        unsetenv("VK_VMA_SUBALLOCATOR_LOG_FILE");
+        unsetenv("VK_VMA_SUBALLOCATOR_PASS_THROUGH");
+        unsetenv("VK_VMA_SUBALLOCATOR_BLOCK_SIZE");
+        std::remove(logPath_.c_str());
+    }
+
+    VkDeviceMemory Allocate(Context& ctx, VkDeviceSize size, std::uint32_t type, const void* next = nullptr) {
+        VkMemoryAllocateInfo info{};
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+        info.pNext = next;
+        info.allocationSize = size;
+        info.memoryTypeIndex = type;
+        VkDeviceMemory memory = VK_NULL_HANDLE;
+        EXPECT_EQ(vkAllocateMemory(ctx.device, &info, nullptr, &memory), VK_SUCCESS);
+        return memory;
+    }
+
+    VkBuffer MakeBuffer(Context& ctx, VkDeviceSize size) {
+        VkBufferCreateInfo bi{};
+        bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+        bi.size = size;
+        bi.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+        VkBuffer buffer = VK_NULL_HANDLE;
+        EXPECT_EQ(vkCreateBuffer(ctx.device, &bi, nullptr, &buffer), VK_SUCCESS);
+        return buffer;
+    }
+
+    std::string logPath_;
+};
+
+TEST_F(LayerTest, LayerIsInTheChainAndSuballocates) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    std::uint32_t count = 0;
+    vkEnumerateDeviceLayerProperties(ctx.physicalDevice, &count, nullptr);
+    const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+    std::vector<VkDeviceMemory> memories;
+    for (int i = 0; i < 200; ++i) memories.push_back(Allocate(ctx, 256 + 37 * i, type));
+    for (auto m : memories) vkFreeMemory(ctx.device, m, nullptr);
+    ctx.Destroy();
+    std::uint64_t app = 0, driver = 0;
+    ASSERT_TRUE(vma::test::ParseSummary(vma::test::ReadFile(logPath_), &app, &driver))
+        << "no summary line from the layer: it is not in the chain\n" << vma::test::ReadFile(logPath_);
+    EXPECT_EQ(app, 200u);
+    EXPECT_EQ(driver, 1u) << "200 small allocations should share one block";
+}
+
+TEST_F(LayerTest, EnumerateAnswersOnlyForItself) {
+    std::uint32_t count = 0;
+    EXPECT_EQ(vkEnumerateInstanceExtensionProperties("VK_LAYER_VMA_suballocator", &count, nullptr), VK_SUCCESS);
+    ASSERT_EQ(count, 1u);
+    VkExtensionProperties ext{};
+    EXPECT_EQ(vkEnumerateInstanceExtensionProperties("VK_LAYER_VMA_suballocator", &count, &ext), VK_SUCCESS);
+    EXPECT_STREQ(ext.extensionName, "VK_EXT_layer_settings");
+
+    std::uint32_t layers = 0;
+    vkEnumerateInstanceLayerProperties(&layers, nullptr);
+    std::vector<VkLayerProperties> props(layers);
+    vkEnumerateInstanceLayerProperties(&layers, props.data());
+    bool found = false;
+    for (auto& p : props) found |= std::strcmp(p.layerName, "VK_LAYER_VMA_suballocator") == 0;
+    EXPECT_TRUE(found);
+}
+
+TEST_F(LayerTest, UnsupportedDeviceFunctionsStayNull) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    // VK_KHR_map_memory2 is hooked by the layer but not enabled (nor offered by lavapipe 22.3).
+    EXPECT_EQ(vkGetDeviceProcAddr(ctx.device, "vkMapMemory2KHR"), nullptr);
+    EXPECT_EQ(vkGetDeviceProcAddr(ctx.device, "vkNotAFunction"), nullptr);
+    EXPECT_NE(vkGetDeviceProcAddr(ctx.device, "vkAllocateMemory"), nullptr);
+}
+
+TEST_F(LayerTest, ApiSettingsApplyAndEnvironmentWins) {
+    const char* passThrough = "all";
+    VkLayerSettingEXT item{"VK_LAYER_VMA_suballocator", "pass_through", vma::layer::VK_LAYER_SETTING_TYPE_STRING_EXT, 1,
+                           &passThrough};
+    VkLayerSettingsCreateInfoEXT api{static_cast<VkStructureType>(1000496000), nullptr, 1, &item};
+    const std::uint32_t kCount = 20;
+    auto run = [&](std::uint64_t* driver) {
+        Context ctx;
+        ASSERT_EQ(ctx.Create(&api), VK_SUCCESS);
+        std::vector<VkDeviceMemory> memories;
+        for (std::uint32_t i = 0; i < kCount; ++i) memories.push_back(Allocate(ctx, 4096, 0));
+        for (auto m : memories) vkFreeMemory(ctx.device, m, nullptr);
+        ctx.Destroy();
+        std::uint64_t app = 0;
+        ASSERT_TRUE(vma::test::ParseSummary(vma::test::ReadFile(logPath_), &app, driver));
+        std::remove(logPath_.c_str());
+    };
+    std::uint64_t driver = 0;
+    run(&driver);
+    EXPECT_EQ(driver, kCount) << "pass_through=all from VK_EXT_layer_settings was not applied";
+    setenv("VK_VMA_SUBALLOCATOR_PASS_THROUGH", "none", 1);
+    run(&driver);
+    EXPECT_EQ(driver, 1u) << "the environment must win over VK_EXT_layer_settings";
+}
+
+TEST_F(LayerTest, BadSettingValueWarnsThroughTheAppMessenger) {
+    setenv("VK_VMA_SUBALLOCATOR_BLOCK_SIZE", "banana", 1);
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    EXPECT_TRUE(ctx.SawMessage("vma_suballocator.block_size")) << ctx.AllMessages();
+    EXPECT_TRUE(ctx.SawMessage("banana")) << ctx.AllMessages();
+    ctx.Destroy();
+    EXPECT_NE(vma::test::ReadFile(logPath_).find("banana"), std::string::npos);
+}
+
+TEST_F(LayerTest, SlicesKeepTheirDataAndNeverOverlap) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    std::mt19937 rng(7);
+    struct Alloc {
+        VkDeviceMemory memory;
+        VkDeviceSize size;
+        std::uint8_t seed;
+    };
+    std::vector<Alloc> live;
+    for (int round = 0; round < 2000; ++round) {
+        if (!live.empty() && rng() % 3 == 0) {
+            const std::size_t i = rng() % live.size();
+            // Verify before freeing: a neighbour writing past its end would show here.
+            void* p = nullptr;
+            ASSERT_EQ(vkMapMemory(ctx.device, live[i].memory, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+            auto* bytes = static_cast<std::uint8_t*>(p);
+            for (VkDeviceSize b = 0; b < live[i].size; ++b) {
+                ASSERT_EQ(bytes[b], static_cast<std::uint8_t>(live[i].seed + b)) << "slice data changed";
+            }
+            vkUnmapMemory(ctx.device, live[i].memory);
+            vkFreeMemory(ctx.device, live[i].memory, nullptr);
+            live.erase(live.begin() + i);
+        } else {
+            const VkDeviceSize size = 1 + rng() % 20000;
+            Alloc a{Allocate(ctx, size, type), size, static_cast<std::uint8_t>(rng())};
+            void* p = nullptr;
+            ASSERT_EQ(vkMapMemory(ctx.device, a.memory, 0, size, 0, &p), VK_SUCCESS);
+            ASSERT_EQ(reinterpret_cast<std::uintptr_t>(p) % ctx.properties.limits.minMemoryMapAlignment, 0u);
+            auto* bytes = static_cast<std::uint8_t*>(p);
+            for (VkDeviceSize b = 0; b < size; ++b) bytes[b] = static_cast<std::uint8_t>(a.seed + b);
+            vkUnmapMemory(ctx.device, a.memory);
+            live.push_back(a);
+        }
+    }
+    for (auto& a : live) vkFreeMemory(ctx.device, a.memory, nullptr);
+}
+
+TEST_F(LayerTest, MapAtOffsetWholeSizeAndFlushInvalidate) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkDeviceMemory a = Allocate(ctx, 1000, 0);
+    VkDeviceMemory b = Allocate(ctx, 1000, 0);
+    void* pa = nullptr;
+    void* pb = nullptr;
+    ASSERT_EQ(vkMapMemory(ctx.device, a, 128, VK_WHOLE_SIZE, 0, &pa), VK_SUCCESS);
+    ASSERT_EQ(vkMapMemory(ctx.device, b, 0, VK_WHOLE_SIZE, 0, &pb), VK_SUCCESS);
+    std::memset(pb, 0x5A, 1000);
+    std::memset(pa, 0x11, 1000 - 128);
+    VkMappedMemoryRange ranges[3]{};
+    for (auto& r : ranges) r.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
+    ranges[0].memory = a;
+    ranges[0].offset = 128;
+    ranges[0].size = VK_WHOLE_SIZE;
+    ranges[1].memory = b;
+    ranges[1].offset = 64;
+    ranges[1].size = 1000 - 64;  // ends at the allocation's end: legal unaligned end
+    ranges[2].memory = b;
+    ranges[2].offset = 0;
+    ranges[2].size = 64;
+    EXPECT_EQ(vkFlushMappedMemoryRanges(ctx.device, 3, ranges), VK_SUCCESS);
+    EXPECT_EQ(vkInvalidateMappedMemoryRanges(ctx.device, 3, ranges), VK_SUCCESS);
+    EXPECT_EQ(static_cast<std::uint8_t*>(pb)[999], 0x5A);
+    EXPECT_EQ(static_cast<std::uint8_t*>(pa)[0], 0x11);
+    // A range outside the mapping is the app's error: reported, not passed on.
+    ranges[0].offset = 0;
+    ranges[0].size = 64;
+    EXPECT_NE(vkFlushMappedMemoryRanges(ctx.device, 1, ranges), VK_SUCCESS);
+    EXPECT_TRUE(ctx.SawMessage("VMA-flush-range-invalid")) << ctx.AllMessages();
+    vkFreeMemory(ctx.device, a, nullptr);  // freed while mapped: legal, implicitly unmaps
+    vkFreeMemory(ctx.device, b, nullptr);
+}
+
+TEST_F(LayerTest, DoubleMapAndBadHandlesAreReportedNotCrashing) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkDeviceMemory a = Allocate(ctx, 4096, 0);
+    VkDeviceMemory keep = Allocate(ctx, 4096, 0);
+    void* p = nullptr;
+    ASSERT_EQ(vkMapMemory(ctx.device, keep, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    std::memset(p, 0xAB, 4096);
+    ASSERT_EQ(vkMapMemory(ctx.device, a, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    EXPECT_EQ(vkMapMemory(ctx.device, a, 0, VK_WHOLE_SIZE, 0, &p), VK_ERROR_MEMORY_MAP_FAILED);
+    EXPECT_TRUE(ctx.SawMessage("VMA-map-invalid"));
+    vkFreeMemory(ctx.device, a, nullptr);
+    // Stale handle: freed above. Forged handle: never issued.
+    vkFreeMemory(ctx.device, a, nullptr);
+    EXPECT_TRUE(ctx.SawMessage("VMA-invalid-handle"));
+    EXPECT_EQ(vkMapMemory(ctx.device, reinterpret_cast<VkDeviceMemory>(0x1234), 0, 16, 0, &p),
+              VK_ERROR_MEMORY_MAP_FAILED);
+    // The other allocation is intact.
+    void* q = nullptr;
+    vkUnmapMemory(ctx.device, keep);
+    ASSERT_EQ(vkMapMemory(ctx.device, keep, 0, VK_WHOLE_SIZE, 0, &q), VK_SUCCESS);
+    for (int i = 0; i < 4096; ++i) ASSERT_EQ(static_cast<std::uint8_t*>(q)[i], 0xAB);
+    vkFreeMemory(ctx.device, keep, nullptr);
+}
+
+TEST_F(LayerTest, BindOneAndTwoWithCopyThroughTheQueue) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const VkDeviceSize kSize = 65536;
+    VkBuffer src = MakeBuffer(ctx, kSize);
+    VkBuffer dst = MakeBuffer(ctx, kSize);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(ctx.device, src, &req);
+    const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, req.memoryTypeBits);
+    VkDeviceMemory padding = Allocate(ctx, 300, type);  // so the slices below start mid-block
+    VkDeviceMemory srcMemory = Allocate(ctx, req.size + req.alignment, type);
+    VkDeviceMemory dstMemory = Allocate(ctx, req.size, type);
+    ASSERT_EQ(vkBindBufferMemory(ctx.device, src, srcMemory, req.alignment), VK_SUCCESS);
+    VkBindBufferMemoryInfo bind{};
+    bind.sType = VK_STRUCTURE_TYPE_BIND_BUFFER_MEMORY_INFO;
+    bind.buffer = dst;
+    bind.memory = dstMemory;
+    ASSERT_EQ(vkBindBufferMemory2(ctx.device, 1, &bind), VK_SUCCESS);
+    void* p = nullptr;
+    ASSERT_EQ(vkMapMemory(ctx.device, srcMemory, req.alignment, kSize, 0, &p), VK_SUCCESS);
+    for (VkDeviceSize i = 0; i < kSize; ++i) static_cast<std::uint8_t*>(p)[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    vkUnmapMemory(ctx.device, srcMemory);
+
+    VkCommandPoolCreateInfo pi{};
+    pi.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+    pi.queueFamilyIndex = ctx.queueFamily;
+    VkCommandPool pool;
+    ASSERT_EQ(vkCreateCommandPool(ctx.device, &pi, nullptr, &pool), VK_SUCCESS);
+    VkCommandBufferAllocateInfo ai{};
+    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ai.commandPool = pool;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb;
+    ASSERT_EQ(vkAllocateCommandBuffers(ctx.device, &ai, &cb), VK_SUCCESS);
+    VkCommandBufferBeginInfo begin{};
+    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+    vkBeginCommandBuffer(cb, &begin);
+    VkBufferCopy region{0, 0, kSize};
+    vkCmdCopyBuffer(cb, src, dst, 1, &region);
+    vkEndCommandBuffer(cb);
+    VkSubmitInfo submit{};
+    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+    submit.commandBufferCount = 1;
+    submit.pCommandBuffers = &cb;
+    ASSERT_EQ(vkQueueSubmit(ctx.queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
+    ASSERT_EQ(vkQueueWaitIdle(ctx.queue), VK_SUCCESS);
+    ASSERT_EQ(vkMapMemory(ctx.device, dstMemory, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    for (VkDeviceSize i = 0; i < kSize; ++i) {
+        ASSERT_EQ(static_cast<std::uint8_t*>(p)[i], static_cast<std::uint8_t>(i * 7 + 3)) << "byte " << i;
+    }
+    vkUnmapMemory(ctx.device, dstMemory);
+    vkDestroyCommandPool(ctx.device, pool, nullptr);
+    vkDestroyBuffer(ctx.device, src, nullptr);
+    vkDestroyBuffer(ctx.device, dst, nullptr);
+    for (auto m : {padding, srcMemory, dstMemory}) vkFreeMemory(ctx.device, m, nullptr);
+}
+
+TEST_F(LayerTest, BindOutsideTheSliceIsReportedAndRefused) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkBuffer buffer = MakeBuffer(ctx, 4096);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(ctx.device, buffer, &req);
+    const std::uint32_t type = ctx.FindType(0, req.memoryTypeBits);
+    VkDeviceMemory small = Allocate(ctx, 1024, type);  // too small for the buffer
+    VkDeviceMemory next = Allocate(ctx, 8192, type);   // its neighbour in the block
+    EXPECT_NE(vkBindBufferMemory(ctx.device, buffer, small, 0), VK_SUCCESS);
+    EXPECT_TRUE(ctx.SawMessage("VMA-bind-invalid")) << ctx.AllMessages();
+    EXPECT_TRUE(ctx.SawMessage("VUID-vkBindBufferMemory-size-01037")) << ctx.AllMessages();
+    EXPECT_EQ(vkBindBufferMemory(ctx.device, buffer, next, 0), VK_SUCCESS);
+    vkDestroyBuffer(ctx.device, buffer, nullptr);
+    vkFreeMemory(ctx.device, small, nullptr);
+    vkFreeMemory(ctx.device, next, nullptr);
+}
+
+TEST_F(LayerTest, ImageBindsOneAndTwo) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkImageCreateInfo ii{};
+    ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+    ii.imageType = VK_IMAGE_TYPE_2D;
+    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
+    ii.extent = {64, 64, 1};
+    ii.mipLevels = 1;
+    ii.arrayLayers = 1;
+    ii.samples = VK_SAMPLE_COUNT_1_BIT;
+    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
+    ii.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
+    VkImage images[2];
+    ASSERT_EQ(vkCreateImage(ctx.device, &ii, nullptr, &images[0]), VK_SUCCESS);
+    ASSERT_EQ(vkCreateImage(ctx.device, &ii, nullptr, &images[1]), VK_SUCCESS);
+    VkMemoryRequirements req{};
+    vkGetImageMemoryRequirements(ctx.device, images[0], &req);
+    VkImageMemoryRequirementsInfo2 info{};
+    info.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_REQUIREMENTS_INFO_2;
+    info.image = images[1];
+    VkMemoryRequirements2 req2{};
+    req2.sType = VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2;
+    vkGetImageMemoryRequirements2(ctx.device, &info, &req2);
+    const std::uint32_t type = ctx.FindType(0, req.memoryTypeBits);
+    VkDeviceMemory m0 = Allocate(ctx, req.size, type);
+    VkDeviceMemory m1 = Allocate(ctx, req2.memoryRequirements.size, type);
+    EXPECT_EQ(vkBindImageMemory(ctx.device, images[0], m0, 0), VK_SUCCESS);
+    VkBindImageMemoryInfo bind{};
+    bind.sType = VK_STRUCTURE_TYPE_BIND_IMAGE_MEMORY_INFO;
+    bind.image = images[1];
+    bind.memory = m1;
+    EXPECT_EQ(vkBindImageMemory2(ctx.device, 1, &bind), VK_SUCCESS);
+    EXPECT_FALSE(ctx.SawMessage("VMA-bind-invalid")) << ctx.AllMessages();
+    for (auto i : images) vkDestroyImage(ctx.device, i, nullptr);
+    vkFreeMemory(ctx.device, m0, nullptr);
+    vkFreeMemory(ctx.device, m1, nullptr);
+}
+
+TEST_F(LayerTest, NamesAndPrivateDataOnVirtualHandles) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkDeviceMemory a = Allocate(ctx, 512, 0);
+    VkDeviceMemory b = Allocate(ctx, 512, 0);
+    auto setName = reinterpret_cast<PFN_vkSetDebugUtilsObjectNameEXT>(
+        vkGetInstanceProcAddr(ctx.instance, "vkSetDebugUtilsObjectNameEXT"));
+    VkDebugUtilsObjectNameInfoEXT name{};
+    name.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT;
+    name.objectType = VK_OBJECT_TYPE_DEVICE_MEMORY;
+    name.objectHandle = reinterpret_cast<std::uint64_t>(a);
+    name.pObjectName = "vertex pool";
+    EXPECT_EQ(setName(ctx.device, &name), VK_SUCCESS);
+
+    VkPrivateDataSlotCreateInfo si{};
+    si.sType = VK_STRUCTURE_TYPE_PRIVATE_DATA_SLOT_CREATE_INFO;
+    VkPrivateDataSlot slot;
+    ASSERT_EQ(vkCreatePrivateDataSlot(ctx.device, &si, nullptr, &slot), VK_SUCCESS);
+    // a and b share one block: their private data must not.
+    EXPECT_EQ(vkSetPrivateData(ctx.device, VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(a), slot, 111),
+              VK_SUCCESS);
+    EXPECT_EQ(vkSetPrivateData(ctx.device, VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(b), slot, 222),
+              VK_SUCCESS);
+    std::uint64_t value = 0;
+    vkGetPrivateData(ctx.device, VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(a), slot, &value);
+    EXPECT_EQ(value, 111u);
+    vkGetPrivateData(ctx.device, VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(b), slot, &value);
+    EXPECT_EQ(value, 222u);
+    vkFreeMemory(ctx.device, a, nullptr);
+    vkFreeMemory(ctx.device, b, nullptr);
+    vkDestroyPrivateDataSlot(ctx.device, slot, nullptr);
+    EXPECT_FALSE(ctx.SawMessage("VMA-invalid-handle")) << ctx.AllMessages();
+}
+
+TEST_F(LayerTest, ExportAllocationsGetTheirOwnMemory) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(nullptr, VK_API_VERSION_1_3, {VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME}), VK_SUCCESS);
+    VkExportMemoryAllocateInfo exportInfo{};
+    exportInfo.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO;
+    exportInfo.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+    VkDeviceMemory exported = Allocate(ctx, 65536, 0, &exportInfo);
+    VkDeviceMemory pooled = Allocate(ctx, 65536, 0);
+    auto getFd = reinterpret_cast<PFN_vkGetMemoryFdKHR>(vkGetDeviceProcAddr(ctx.device, "vkGetMemoryFdKHR"));
+    ASSERT_NE(getFd, nullptr);
+    VkMemoryGetFdInfoKHR fdInfo{};
+    fdInfo.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR;
+    fdInfo.memory = exported;
+    fdInfo.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+    int fd = -1;
+    EXPECT_EQ(getFd(ctx.device, &fdInfo, &fd), VK_SUCCESS);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) close(fd);
+    fdInfo.memory = pooled;
+    EXPECT_EQ(getFd(ctx.device, &fdInfo, &fd), VK_ERROR_INVALID_EXTERNAL_HANDLE);
+    EXPECT_TRUE(ctx.SawMessage("VMA-export-not-exportable"));
+    vkFreeMemory(ctx.device, exported, nullptr);
+    vkFreeMemory(ctx.device, pooled, nullptr);
+}
+
+TEST_F(LayerTest, CarriersLavapipeLacksAreSkippedWithAReason) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    VkPhysicalDeviceFeatures features{};
+    vkGetPhysicalDeviceFeatures(ctx.physicalDevice, &features);
+    bool lazily = false;
+    for (std::uint32_t i = 0; i < ctx.memoryProperties.memoryTypeCount; ++i) {
+        lazily |= (ctx.memoryProperties.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT) != 0;
+    }
+    if (features.sparseBinding || lazily) {
+        GTEST_FAIL() << "this driver supports sparse binding or lazily allocated memory: "
+                        "the sparse/commitment tests must be written for it";
+    }
+    GTEST_SKIP() << "lavapipe has no sparseBinding and no LAZILY_ALLOCATED type: vkQueueBindSparse and "
+                    "vkGetDeviceMemoryCommitment are covered on the GPU machine (scripts/gpu-check.sh)";
+}
+
+TEST_F(LayerTest, ThreadsAllocateMapBindFreeConcurrently) {
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const int kThreads = 8;
+    const int kOps = std::getenv("VMA_TEST_THREAD_OPS") ? std::atoi(std::getenv("VMA_TEST_THREAD_OPS")) : 100000;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            std::mt19937 rng(t + 1);
+            std::vector<std::pair<VkDeviceMemory, std::uint32_t>> live;
+            for (int op = 0; op < kOps; ++op) {
+                if (live.size() > 64 || (!live.empty() && rng() % 2)) {
+                    auto [memory, tag] = live.back();
+                    live.pop_back();
+                    void* p = nullptr;
+                    if (vkMapMemory(ctx.device, memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS ||
+                        *static_cast<std::uint32_t*>(p) != tag) {
+                        ++failures;
+                    }
+                    vkFreeMemory(ctx.device, memory, nullptr);  // freed while mapped
+                } else {
+                    VkMemoryAllocateInfo info{};
+                    info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+                    info.allocationSize = 64 + rng() % 4096;
+                    info.memoryTypeIndex = 0;
+                    VkDeviceMemory memory;
+                    if (vkAllocateMemory(ctx.device, &info, nullptr, &memory) != VK_SUCCESS) {
+                        ++failures;
+                        continue;
+                    }
+                    void* p = nullptr;
+                    const std::uint32_t tag = (t << 24) | op;
+                    if (vkMapMemory(ctx.device, memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS) ++failures;
+                    else *static_cast<std::uint32_t*>(p) = tag;
+                    vkUnmapMemory(ctx.device, memory);
+                    live.emplace_back(memory, tag);
+                }
+            }
+            for (auto [memory, tag] : live) vkFreeMemory(ctx.device, memory, nullptr);
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_FALSE(ctx.SawMessage("VMA-")) << ctx.AllMessages();
+}
+
+}  // namespace

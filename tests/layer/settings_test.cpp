@@ -1,0 +1,165 @@
+// Settings parsing and precedence, without the loader: defaults < VK_EXT_layer_settings <
+// settings file < environment. The file reader caches its file per process, so the file case runs
+// settings_probe in a fresh process.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "settings.h"
+
+using namespace vma::layer;
+
+namespace {
+
+class EnvGuard {
+public:
+    EnvGuard(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        setenv(name, value, 1);
+    }
+    ~EnvGuard() {
+        if (old_.empty()) unsetenv(name_.c_str());
+        else setenv(name_.c_str(), old_.c_str(), 1);
+    }
+
+private:
+    std::string name_, old_;
+};
+
+VkInstanceCreateInfo WithApiSettings(const VkLayerSettingsCreateInfoEXT* settings) {
+    VkInstanceCreateInfo ci{};
+    ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+    ci.pNext = settings;
+    return ci;
+}
+
+std::string SourceOf(const Settings& s, const std::string& key) {
+    for (auto& [k, v] : s.sources) {
+        if (k == key) return v;
+    }
+    return "default";
+}
+
+
+}  // namespace
+
+TEST(Settings, DefaultsWithoutAnySource) {
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(nullptr, &warnings);
+    EXPECT_TRUE(warnings.empty());
+    EXPECT_EQ(s.algorithm, vma::core::Algorithm::kTlsf);
+    EXPECT_EQ(s.blockSize, 0u);
+    EXPECT_EQ(s.keepEmptyBlocks, 1u);
+    EXPECT_FALSE(s.passThroughAll);
+    EXPECT_EQ(s.logLevel, LogLevel::kInfo);
+}
+
+TEST(Settings, EnvironmentParsesEveryKind) {
+    EnvGuard a("VK_VMA_SUBALLOCATOR_ALGORITHM", "linear,2:buddy");
+    EnvGuard b("VK_VMA_SUBALLOCATOR_BLOCK_SIZE", "64M");
+    EnvGuard c("VK_VMA_SUBALLOCATOR_PASS_THROUGH", "1,3");
+    EnvGuard d("VK_VMA_SUBALLOCATOR_MIN_ALIGNMENT", "4096");
+    EnvGuard e("VK_VMA_SUBALLOCATOR_LOG_LEVEL", "warn");
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(nullptr, &warnings);
+    EXPECT_TRUE(warnings.empty());
+    EXPECT_EQ(s.algorithm, vma::core::Algorithm::kLinear);
+    ASSERT_TRUE(s.algorithmPerType[2].has_value());
+    EXPECT_EQ(*s.algorithmPerType[2], vma::core::Algorithm::kBuddy);
+    EXPECT_FALSE(s.algorithmPerType[1].has_value());
+    EXPECT_EQ(s.blockSize, 64ull << 20);
+    EXPECT_EQ(s.passThroughTypes, (1u << 1) | (1u << 3));
+    EXPECT_EQ(s.minAlignment, 4096u);
+    EXPECT_EQ(s.logLevel, LogLevel::kWarn);
+    EXPECT_EQ(SourceOf(s, "block_size"), "env");
+}
+
+TEST(Settings, BadValueWarnsNamingKeyAndValueAndKeepsDefault) {
+    EnvGuard a("VK_VMA_SUBALLOCATOR_BLOCK_SIZE", "banana");
+    EnvGuard b("VK_VMA_SUBALLOCATOR_MIN_ALIGNMENT", "100");
+    EnvGuard c("VK_VMA_SUBALLOCATOR_ALGORITHM", "firstfit");
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(nullptr, &warnings);
+    ASSERT_EQ(warnings.size(), 3u);
+    bool sawBlock = false, sawAlign = false, sawAlg = false;
+    for (const auto& w : warnings) {
+        if (w.key.find("vma_suballocator.block_size") != std::string::npos && w.value == "banana") sawBlock = true;
+        if (w.key.find("vma_suballocator.min_alignment") != std::string::npos && w.value == "100" &&
+            w.reason.find("power of two") != std::string::npos)
+            sawAlign = true;
+        if (w.key.find("vma_suballocator.algorithm") != std::string::npos && w.value == "firstfit") sawAlg = true;
+    }
+    EXPECT_TRUE(sawBlock && sawAlign && sawAlg);
+    EXPECT_EQ(s.blockSize, 0u);
+    EXPECT_EQ(s.minAlignment, 0u);
+    EXPECT_EQ(s.algorithm, vma::core::Algorithm::kTlsf);
+}
+
+TEST(Settings, ApiStructsApplyAndEnvironmentWins) {
+    const char* passThrough = "all";
+    const std::uint64_t blockSize = 8ull << 20;
+    const char* wrongLayerValue = "buddy";
+    VkLayerSettingEXT items[3] = {
+        {"VK_LAYER_VMA_suballocator", "pass_through", VK_LAYER_SETTING_TYPE_STRING_EXT, 1, &passThrough},
+        {"VK_LAYER_VMA_suballocator", "block_size", VK_LAYER_SETTING_TYPE_UINT64_EXT, 1, &blockSize},
+        {"VK_LAYER_OTHER_layer", "algorithm", VK_LAYER_SETTING_TYPE_STRING_EXT, 1, &wrongLayerValue},
+    };
+    VkLayerSettingsCreateInfoEXT api{VK_STRUCTURE_TYPE_LAYER_SETTINGS_CREATE_INFO_EXT, nullptr, 3, items};
+    VkInstanceCreateInfo ci = WithApiSettings(&api);
+    {
+        std::vector<SettingsWarning> warnings;
+        Settings s = LoadSettings(&ci, &warnings);
+        EXPECT_TRUE(warnings.empty());
+        EXPECT_TRUE(s.passThroughAll);
+        EXPECT_EQ(s.blockSize, blockSize);
+        EXPECT_EQ(s.algorithm, vma::core::Algorithm::kTlsf);  // another layer's setting is not ours
+        EXPECT_EQ(SourceOf(s, "pass_through"), "api");
+    }
+    EnvGuard env("VK_VMA_SUBALLOCATOR_PASS_THROUGH", "none");
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(&ci, &warnings);
+    EXPECT_FALSE(s.passThroughAll);
+    EXPECT_EQ(SourceOf(s, "pass_through"), "env");
+    EXPECT_EQ(s.blockSize, blockSize);
+}
+
+TEST(Settings, FileBeatsApiAndEnvironmentBeatsFile) {
+    char dir[] = "/tmp/vma_settings_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    {
+        std::ofstream f(std::string(dir) + "/vk_layer_settings.txt");
+        f << "# test settings\n"
+          << "vma_suballocator.block_size = 32M\n"
+          << "vma_suballocator.keep_empty_blocks = 3\n"
+          << "vma_suballocator.dedicated_threshold = nonsense\n";
+    }
+    // The probe (a fresh process: the file reader caches its file per process) sets block_size = 8 MiB
+    // through VK_EXT_layer_settings.
+    const std::string command = std::string("env VK_LAYER_SETTINGS_PATH=") + dir +
+                                " VK_VMA_SUBALLOCATOR_KEEP_EMPTY_BLOCKS=5 " VMA_SETTINGS_PROBE;
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    char buf[512];
+    while (fgets(buf, sizeof(buf), pipe)) out += buf;
+    ASSERT_EQ(pclose(pipe), 0);
+    EXPECT_NE(out.find("block_size=33554432 file"), std::string::npos) << "the file must beat the API\n" << out;
+    EXPECT_NE(out.find("keep_empty_blocks=5 env"), std::string::npos) << "the environment must beat the file\n" << out;
+    EXPECT_NE(out.find("dedicated_threshold=0 default"), std::string::npos) << out;
+    EXPECT_NE(out.find("warning vma_suballocator.dedicated_threshold (file) 'nonsense'"), std::string::npos) << out;
+    std::remove((std::string(dir) + "/vk_layer_settings.txt").c_str());
+    rmdir(dir);
+}
+
+TEST(Settings, EverySettingIsDocumented) {
+    std::ifstream doc(VMA_SOURCE_DIR "/docs/settings.md");
+    ASSERT_TRUE(doc.good()) << "docs/settings.md is missing";
+    const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+    for (const auto& info : AllSettings()) {
+        EXPECT_NE(text.find(std::string("`") + info.key + "`"), std::string::npos)
+            << "docs/settings.md does not document " << info.key;
+    }
+}

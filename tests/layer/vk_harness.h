@@ -1,0 +1,180 @@
+// A small Vulkan set-up for layer tests: the real loader, lavapipe, our layer enabled the way a
+// user would enable it, and a debug-utils messenger that collects every message.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace vma::test {
+
+struct Message {
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity;
+    std::string id;
+    std::string text;
+};
+
+// Sets the environment every layer test uses: our build dir as the layer path, lavapipe only,
+// no Mesa device-select layer.
+inline void SetBaseEnvironment() {
+    setenv("VK_LAYER_PATH", VMA_BUILD_DIR, 1);
+    setenv("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", 1);
+    setenv("NODEVICE_SELECT", "1", 1);
+    unsetenv("VK_LOADER_LAYERS_ENABLE");
+}
+
+struct Context {
+    VkInstance instance = VK_NULL_HANDLE;
+    VkPhysicalDevice physicalDevice = VK_NULL_HANDLE;
+    VkDevice device = VK_NULL_HANDLE;
+    VkQueue queue = VK_NULL_HANDLE;
+    std::uint32_t queueFamily = 0;
+    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+    VkPhysicalDeviceMemoryProperties memoryProperties{};
+    VkPhysicalDeviceProperties properties{};
+    std::mutex mutex;
+    std::vector<Message> messages;
+
+    static VKAPI_ATTR VkBool32 VKAPI_CALL Callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                   VkDebugUtilsMessageTypeFlagsEXT,
+                                                   const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
+        auto* self = static_cast<Context*>(user);
+        std::lock_guard<std::mutex> lock(self->mutex);
+        self->messages.push_back({severity, data->pMessageIdName ? data->pMessageIdName : "",
+                                  data->pMessage ? data->pMessage : ""});
+        return VK_FALSE;
+    }
+
+    VkDebugUtilsMessengerCreateInfoEXT MessengerInfo() {
+        VkDebugUtilsMessengerCreateInfoEXT info{};
+        info.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT;
+        info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT |
+                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_INFO_BIT_EXT;
+        info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+        info.pfnUserCallback = Callback;
+        info.pUserData = this;
+        return info;
+    }
+
+    // Creates instance + device. `instanceNext` is chained to VkInstanceCreateInfo (after the
+    // messenger create info, which sees messages during creation).
+    VkResult Create(const void* instanceNext = nullptr, std::uint32_t apiVersion = VK_API_VERSION_1_3,
+                    std::vector<const char*> deviceExtensions = {}) {
+        VkApplicationInfo app{};
+        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
+        app.pApplicationName = "vma-layer-test";
+        app.apiVersion = apiVersion;
+        VkDebugUtilsMessengerCreateInfoEXT chained = MessengerInfo();
+        chained.pNext = instanceNext;
+        const char* extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+        VkInstanceCreateInfo ci{};
+        ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+        ci.pNext = &chained;
+        ci.pApplicationInfo = &app;
+        ci.enabledExtensionCount = 1;
+        ci.ppEnabledExtensionNames = extensions;
+        VkResult r = vkCreateInstance(&ci, nullptr, &instance);
+        if (r != VK_SUCCESS) return r;
+        auto createMessenger = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
+        VkDebugUtilsMessengerCreateInfoEXT mi = MessengerInfo();
+        r = createMessenger(instance, &mi, nullptr, &messenger);
+        if (r != VK_SUCCESS) return r;
+        std::uint32_t count = 1;
+        r = vkEnumeratePhysicalDevices(instance, &count, &physicalDevice);
+        if (r != VK_SUCCESS && r != VK_INCOMPLETE) return r;
+        vkGetPhysicalDeviceMemoryProperties(physicalDevice, &memoryProperties);
+        vkGetPhysicalDeviceProperties(physicalDevice, &properties);
+        std::uint32_t familyCount = 0;
+        vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, nullptr);
+        std::vector<VkQueueFamilyProperties> families(familyCount);
+        vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, families.data());
+        for (std::uint32_t i = 0; i < familyCount; ++i) {
+            if (families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) {
+                queueFamily = i;
+                break;
+            }
+        }
+        const float priority = 1.f;
+        VkDeviceQueueCreateInfo qi{};
+        qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+        qi.queueFamilyIndex = queueFamily;
+        qi.queueCount = 1;
+        qi.pQueuePriorities = &priority;
+        VkPhysicalDeviceVulkan13Features f13{};
+        f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
+        f13.privateData = VK_TRUE;
+        VkDeviceCreateInfo di{};
+        di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+        di.pNext = apiVersion >= VK_API_VERSION_1_3 ? &f13 : nullptr;
+        di.queueCreateInfoCount = 1;
+        di.pQueueCreateInfos = &qi;
+        di.enabledExtensionCount = static_cast<std::uint32_t>(deviceExtensions.size());
+        di.ppEnabledExtensionNames = deviceExtensions.data();
+        r = vkCreateDevice(physicalDevice, &di, nullptr, &device);
+        if (r != VK_SUCCESS) return r;
+        vkGetDeviceQueue(device, queueFamily, 0, &queue);
+        return VK_SUCCESS;
+    }
+
+    void Destroy() {
+        if (device) vkDestroyDevice(device, nullptr);
+        device = VK_NULL_HANDLE;
+        if (messenger) {
+            auto destroyMessenger = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+                vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
+            destroyMessenger(instance, messenger, nullptr);
+            messenger = VK_NULL_HANDLE;
+        }
+        if (instance) vkDestroyInstance(instance, nullptr);
+        instance = VK_NULL_HANDLE;
+    }
+
+    ~Context() { Destroy(); }
+
+    std::uint32_t FindType(VkMemoryPropertyFlags flags, std::uint32_t bits = ~0u) const {
+        for (std::uint32_t i = 0; i < memoryProperties.memoryTypeCount; ++i) {
+            if ((bits & (1u << i)) && (memoryProperties.memoryTypes[i].propertyFlags & flags) == flags) return i;
+        }
+        return UINT32_MAX;
+    }
+
+    bool SawMessage(const std::string& idOrText) {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (const auto& m : messages) {
+            if (m.id == idOrText || m.text.find(idOrText) != std::string::npos) return true;
+        }
+        return false;
+    }
+
+    std::string AllMessages() {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::ostringstream o;
+        for (const auto& m : messages) o << m.id << ": " << m.text << "\n";
+        return o.str();
+    }
+};
+
+inline std::string ReadFile(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+// Parses "app allocations N, driver allocations M" from the layer's summary line.
+inline bool ParseSummary(const std::string& log, std::uint64_t* app, std::uint64_t* driver) {
+    const auto pos = log.rfind("summary: app allocations ");
+    if (pos == std::string::npos) return false;
+    return std::sscanf(log.c_str() + pos, "summary: app allocations %lu, driver allocations %lu", app, driver) == 2;
+}
+
+}  // namespace vma::test
