@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 
-LVP = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
+# lavapipe, or the ICD manifest named by VMA_TEST_ICD (the NVIDIA one on the GPU machine).
+LVP = os.environ.get("VMA_TEST_ICD") or "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
 SUMMARY = re.compile(r"summary: app allocations (\d+), driver allocations (\d+)")
 
 

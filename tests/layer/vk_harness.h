@@ -19,11 +19,13 @@ struct Message {
     std::string text;
 };
 
-// Sets the environment every layer test uses: our build dir as the layer path, lavapipe only,
-// no Mesa device-select layer.
+// Sets the environment every layer test uses: our build dir as the layer path, one driver
+// (lavapipe, or the ICD manifest in VMA_TEST_ICD, e.g. the NVIDIA one on the GPU machine), no Mesa
+// device-select layer.
 inline void SetBaseEnvironment() {
     setenv("VK_LAYER_PATH", VMA_BUILD_DIR, 1);
-    setenv("VK_DRIVER_FILES", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", 1);
+    const char* icd = std::getenv("VMA_TEST_ICD");
+    setenv("VK_DRIVER_FILES", icd && *icd ? icd : "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", 1);
     setenv("NODEVICE_SELECT", "1", 1);
     unsetenv("VK_LOADER_LAYERS_ENABLE");
 }
@@ -39,6 +41,7 @@ struct Context {
     VkPhysicalDeviceProperties properties{};
     std::mutex mutex;
     std::vector<Message> messages;
+    bool enableSparseBinding = false;  // set before Create(): enables the feature if the device has it
 
     static VKAPI_ATTR VkBool32 VKAPI_CALL Callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                    VkDebugUtilsMessageTypeFlagsEXT,
@@ -112,8 +115,13 @@ struct Context {
         VkPhysicalDeviceVulkan13Features f13{};
         f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
         f13.privateData = VK_TRUE;
+        VkPhysicalDeviceFeatures supported{};
+        vkGetPhysicalDeviceFeatures(physicalDevice, &supported);
+        VkPhysicalDeviceFeatures enabled{};
+        enabled.sparseBinding = enableSparseBinding && supported.sparseBinding;
         VkDeviceCreateInfo di{};
         di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+        di.pEnabledFeatures = &enabled;
         di.pNext = apiVersion >= VK_API_VERSION_1_3 ? &f13 : nullptr;
         di.queueCreateInfoCount = 1;
         di.pQueueCreateInfos = &qi;
