@@ -57,6 +57,11 @@ public:
                                AllocationRequest* request) = 0;
     // Commits a request made by the last CreateRequest with no other change in between.
     virtual AllocHandle Commit(const AllocationRequest& request, SuballocKind kind, void* userData) = 0;
+    // CreateRequest + Commit in one call (the hot path of VirtualBlock and Pool). Returns the handle
+    // and sets *offset, or returns kNullHandle and leaves *offset alone when there is no room.
+    // The default implementation does exactly the two calls; algorithms may override it.
+    virtual AllocHandle Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
+                                 Size* offset);
     virtual void Free(AllocHandle handle) = 0;
     virtual void Clear() = 0;
 

@@ -1,0 +1,733 @@
+// TlsfMetadata: see tlsf_metadata.h for the algorithm and its invariants.
+#include "tlsf_metadata.h"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+
+namespace vma::core {
+namespace {
+
+inline std::uint32_t Msb64(std::uint64_t x) { return 63u - static_cast<std::uint32_t>(__builtin_clzll(x)); }
+inline std::uint32_t Ctz32(std::uint32_t x) { return static_cast<std::uint32_t>(__builtin_ctz(x)); }
+inline std::uint32_t Ctz64(std::uint64_t x) { return static_cast<std::uint32_t>(__builtin_ctzll(x)); }
+
+// Hot helpers are forced inline: one allocation should be one call (the virtual Allocate).
+#define VMA_TLSF_INLINE inline __attribute__((always_inline))
+
+// VMA's conflict table, indexed by SuballocKind (FREE, UNKNOWN, BUFFER, IMAGE_UNKNOWN, IMAGE_LINEAR,
+// IMAGE_OPTIMAL). Symmetric.
+constexpr bool kConflict[6][6] = {
+    /* FREE          */ {false, false, false, false, false, false},
+    /* UNKNOWN       */ {false, true, true, true, true, true},
+    /* BUFFER        */ {false, true, false, true, false, true},
+    /* IMAGE_UNKNOWN */ {false, true, true, true, true, true},
+    /* IMAGE_LINEAR  */ {false, true, false, true, false, true},
+    /* IMAGE_OPTIMAL */ {false, true, true, true, true, false},
+};
+
+bool Fail(std::string* why, const std::string& text) {
+    if (why) *why = text;
+    return false;
+}
+
+}  // namespace
+
+bool TlsfMetadata::KindsConflict(SuballocKind a, SuballocKind b) {
+    const auto ia = static_cast<unsigned>(a), ib = static_cast<unsigned>(b);
+    if (ia >= 6 || ib >= 6) return true;
+    return kConflict[ia][ib];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size classes
+
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndex(Size size) const {
+    if (size < kSmallSizeLimit) return static_cast<std::uint32_t>(size >> smallShift_);
+    const std::uint32_t msb = Msb64(size);
+    return ((msb - kClassShift) << kSecondLevelBits) |
+           static_cast<std::uint32_t>((size >> (msb - kSecondLevelBits)) & (kListsPerClass - 1));
+}
+
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndexRoundUp(Size size) const {
+    if (size <= kSmallSizeLimit) {
+        const Size width = Size{1} << smallShift_;
+        const Size list = (size + width - 1) >> smallShift_;
+        return (list << smallShift_) >= kSmallSizeLimit ? kListsPerClass : static_cast<std::uint32_t>(list);
+    }
+    if (size > (Size{1} << 62)) return kListsPerClass * kMaxClasses;  // beyond any block
+    // Round up to the width of the lists of size's class; rounding down the result then lands on
+    // the first list whose lower bound is ≥ size (possibly the next class's first list).
+    const Size width = Size{1} << (Msb64(size) - kSecondLevelBits);
+    return FastListIndex(size + width - 1);
+}
+
+std::uint32_t TlsfMetadata::ListIndex(Size size) const { return FastListIndex(size); }
+
+std::uint32_t TlsfMetadata::ListIndexRoundUp(Size size) const { return FastListIndexRoundUp(size); }
+
+Size TlsfMetadata::ListLowerBound(std::uint32_t list) const {
+    const std::uint32_t cls = list >> kSecondLevelBits;
+    const std::uint32_t second = list & (kListsPerClass - 1);
+    if (cls == 0) return Size{second} << smallShift_;
+    const std::uint32_t msb = cls + kClassShift;
+    return (Size{kListsPerClass + second}) << (msb - kSecondLevelBits);
+}
+
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FirstNonEmptyList(std::uint32_t list) const {
+    std::uint32_t cls = list >> kSecondLevelBits;
+    if (cls >= classCount_) return kNil;
+    const std::uint32_t inner = listBitmaps_[cls] & (~0u << (list & (kListsPerClass - 1)));
+    if (inner != 0) return (cls << kSecondLevelBits) | Ctz32(inner);
+    if (cls + 1 >= kMaxClasses) return kNil;
+    const std::uint64_t higher = classBitmap_ & (~std::uint64_t{0} << (cls + 1));
+    if (higher == 0) return kNil;
+    cls = Ctz64(higher);
+    return (cls << kSecondLevelBits) | Ctz32(listBitmaps_[cls]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Free lists and node slots
+
+VMA_TLSF_INLINE void TlsfMetadata::InsertFree(std::uint32_t n) {
+    Node& node = nodes_[n];
+    const std::uint32_t list = FastListIndex(node.size);
+    const std::uint32_t head = heads_[list];
+    node.kind = SuballocKind::kFree;
+    node.listIndex = list;
+    node.link.free.prev = kNil;
+    node.link.free.next = head;
+    if (head != kNil) {
+        nodes_[head].link.free.prev = n;
+    } else {
+        const std::uint32_t cls = list >> kSecondLevelBits;
+        listBitmaps_[cls] |= 1u << (list & (kListsPerClass - 1));
+        classBitmap_ |= std::uint64_t{1} << cls;
+    }
+    heads_[list] = n;
+    ++freeNodeCount_;
+}
+
+VMA_TLSF_INLINE void TlsfMetadata::RemoveFree(std::uint32_t n) {
+    Node& node = nodes_[n];
+    const std::uint32_t list = node.listIndex;
+    const FreeLinks links = node.link.free;
+    if (links.prev != kNil) {
+        nodes_[links.prev].link.free.next = links.next;
+    } else {
+        heads_[list] = links.next;
+        if (links.next == kNil) {
+            const std::uint32_t cls = list >> kSecondLevelBits;
+            listBitmaps_[cls] &= ~(1u << (list & (kListsPerClass - 1)));
+            if (listBitmaps_[cls] == 0) classBitmap_ &= ~(std::uint64_t{1} << cls);
+        }
+    }
+    if (links.next != kNil) nodes_[links.next].link.free.prev = links.prev;
+    node.listIndex = kNil;
+    --freeNodeCount_;
+}
+
+// A free node changed size: move it to its new list if the list changed (for the block's tail,
+// which shrinks and grows by small steps, it rarely does).
+VMA_TLSF_INLINE void TlsfMetadata::Relist(std::uint32_t n) {
+    if (FastListIndex(nodes_[n].size) != nodes_[n].listIndex) {
+        RemoveFree(n);
+        InsertFree(n);
+    }
+}
+
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::NewNode() {
+    if (freeSlot_ != kNil) {
+        const std::uint32_t n = freeSlot_;
+        freeSlot_ = nodes_[n].nextPhys;
+        return n;
+    }
+    return nodes_.push();
+}
+
+VMA_TLSF_INLINE void TlsfMetadata::ReleaseNode(std::uint32_t n) {
+    Node& node = nodes_[n];
+    node.size = 0;
+    node.offset = 0;
+    node.kind = SuballocKind::kFree;
+    node.listIndex = kNil;
+    node.prevPhys = kNil;
+    node.link.userData = nullptr;
+    node.nextPhys = freeSlot_;
+    freeSlot_ = n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Granularity
+
+bool TlsfMetadata::NeedsOwnPages(SuballocKind kind) const {
+    return kind == SuballocKind::kUnknown || kind == SuballocKind::kImageUnknown ||
+           kind == SuballocKind::kImageOptimal;
+}
+
+// Only the first and the last page of an allocation are recorded: pages in between belong to it
+// alone, and conflicts can only arise where two allocations meet.
+void TlsfMetadata::ClaimPages(Size offset, Size size, SuballocKind kind) {
+    const Size first = offset >> pageShift_;
+    const Size last = (offset + size - 1) >> pageShift_;
+    for (Size p : {first, last}) {
+        Page& page = pages_[static_cast<std::size_t>(p)];
+        if (page.count == 0) page.kind = kind;
+        ++page.count;
+        if (first == last) break;
+    }
+}
+
+void TlsfMetadata::ReleasePages(Size offset, Size size) {
+    const Size first = offset >> pageShift_;
+    const Size last = (offset + size - 1) >> pageShift_;
+    for (Size p : {first, last}) {
+        Page& page = pages_[static_cast<std::size_t>(p)];
+        assert(page.count > 0);
+        if (--page.count == 0) page.kind = SuballocKind::kFree;
+        if (first == last) break;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Init / Clear
+
+void TlsfMetadata::Init(const MetadataConfig& config) {
+    config_ = config;
+    if (config_.bufferImageGranularity == 0 || !IsPow2(config_.bufferImageGranularity)) {
+        config_.bufferImageGranularity = 1;
+    }
+    marginSum_ = config_.marginBefore + config_.marginAfter;
+    smallShift_ = config_.isVirtual ? kSmallShiftVirtual : kSmallShiftReal;
+    const Size g = config_.bufferImageGranularity;
+    if (g == 1) {
+        granularityMode_ = GranularityMode::kNone;
+    } else if (g <= kMaxLowGranularity) {
+        granularityMode_ = GranularityMode::kRound;
+    } else {
+        granularityMode_ = GranularityMode::kPageTable;
+        pageShift_ = Msb64(g);
+    }
+    classCount_ = config_.size == 0 ? 0 : (ListIndex(config_.size) >> kSecondLevelBits) + 1;
+    heads_.assign(std::size_t{classCount_} * kListsPerClass, kNil);
+    Clear();
+}
+
+void TlsfMetadata::Clear() {
+    nodes_.clear();
+    freeSlot_ = kNil;
+    firstNode_ = kNil;
+    std::fill(heads_.begin(), heads_.end(), kNil);
+    listBitmaps_.fill(0);
+    classBitmap_ = 0;
+    allocationCount_ = 0;
+    freeNodeCount_ = 0;
+    allocatedBytes_ = 0;
+    if (granularityMode_ == GranularityMode::kPageTable) {
+        pages_.assign(static_cast<std::size_t>((config_.size + config_.bufferImageGranularity - 1) >> pageShift_),
+                      Page{});
+    } else {
+        pages_.clear();
+    }
+    if (config_.size == 0) return;
+    firstNode_ = NewNode();
+    nodes_[firstNode_].offset = 0;
+    nodes_[firstNode_].size = config_.size;
+    InsertFree(firstNode_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+// Does the allocation fit in free node n? On success fills *out with the aligned offset.
+VMA_TLSF_INLINE bool TlsfMetadata::CheckFit(std::uint32_t n, Size size, Size alignment, SuballocKind kind,
+                                   Placement* out) const {
+    const Node& node = nodes_[n];
+    const Size end = node.offset + node.size;
+    Size offset = AlignUp(node.offset + config_.marginBefore, alignment);
+    if (offset + size + config_.marginAfter > end || offset + size + config_.marginAfter < offset) return false;
+    if (granularityMode_ == GranularityMode::kPageTable) {
+        // Start page shared with an earlier allocation of a conflicting kind: move to the next page.
+        const Page& startPage = pages_[static_cast<std::size_t>(offset >> pageShift_)];
+        if (startPage.count != 0 && KindsConflict(startPage.kind, kind)) {
+            offset = AlignUp(((offset >> pageShift_) + 1) << pageShift_, alignment);
+            if (offset + size + config_.marginAfter > end) return false;
+        }
+        // End page shared with a later allocation of a conflicting kind: this node will not do.
+        const Page& endPage = pages_[static_cast<std::size_t>((offset + size - 1) >> pageShift_)];
+        if (endPage.count != 0 && KindsConflict(endPage.kind, kind)) return false;
+    }
+    out->node = n;
+    out->offset = offset;
+    out->size = size;
+    return true;
+}
+
+// First fit over the lists [firstList, endList), at most `budget` nodes.
+bool TlsfMetadata::FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size,
+                               Size alignment, SuballocKind kind, Placement* out) const {
+    for (std::uint32_t list = FirstNonEmptyList(firstList); list < endList; list = FirstNonEmptyList(list + 1)) {
+        for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+            if (CheckFit(n, size, alignment, kind, out)) return true;
+            if (--budget == 0) return false;
+        }
+    }
+    return false;
+}
+
+// Best fit: in the lowest list holding a node that fits, the smallest such node. Nodes of higher
+// lists are all larger, so this is the smallest fitting node of the block.
+bool TlsfMetadata::FindBestFit(std::uint32_t firstList, Size size, Size alignment, SuballocKind kind,
+                               Placement* out) const {
+    for (std::uint32_t list = FirstNonEmptyList(firstList); list != kNil; list = FirstNonEmptyList(list + 1)) {
+        Size bestSize = kWholeSize;
+        bool found = false;
+        Placement candidate;
+        for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+            const Node& node = nodes_[n];
+            if (node.size < bestSize && CheckFit(n, size, alignment, kind, &candidate)) {
+                bestSize = node.size;
+                *out = candidate;
+                found = true;
+            }
+        }
+        if (found) return true;
+    }
+    return false;
+}
+
+bool TlsfMetadata::FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const {
+    for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
+        if (nodes_[n].IsFree() && CheckFit(n, size, alignment, kind, out)) return true;
+    }
+    return false;
+}
+
+VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const {
+    if (size == 0 || size > config_.size) return false;
+    if (alignment == 0) alignment = 1;
+    if (!IsPow2(alignment) || alignment > (Size{1} << 62)) return false;
+    if (granularityMode_ == GranularityMode::kRound && NeedsOwnPages(kind)) {
+        const Size g = config_.bufferImageGranularity;
+        if (alignment < g) alignment = g;
+        size = AlignUp(size, g);
+    }
+    const Size need = size + marginSum_;
+    if (need > config_.size - allocatedBytes_) return false;  // even all free bytes together are too few
+
+    if (flags & kAllocStrategyMinOffset) return FindLowestOffset(size, alignment, kind, out);
+
+    const std::uint32_t exactList = FastListIndex(need);                      // may fit
+    const std::uint32_t sureList = FastListIndexRoundUp(need + alignment - 1);  // always fits
+    if (flags & kAllocStrategyMinMemory) return FindBestFit(exactList, size, alignment, kind, out);
+
+    // Default: a bounded good-fit probe of the lists in [exact, sure), then the first non-empty
+    // list ≥ sure. Min-time: straight to the first non-empty list ≥ sure.
+    std::uint32_t list;
+    if (flags & kAllocStrategyMinTime) {
+        list = FirstNonEmptyList(sureList);
+    } else {
+        list = FirstNonEmptyList(exactList);
+        std::uint32_t budget = kProbeLimit;
+        while (list < sureList) {  // kNil is above every list
+            for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+                if (CheckFit(n, size, alignment, kind, out)) return true;
+                if (--budget == 0) break;
+            }
+            if (budget == 0) {
+                list = FirstNonEmptyList(sureList);
+                break;
+            }
+            list = FirstNonEmptyList(list + 1);
+        }
+    }
+    if (list != kNil && CheckFit(heads_[list], size, alignment, kind, out)) return true;
+    // Slow path: every node that could possibly fit. Reached when the probes above missed (long
+    // lists of nodes too small for the alignment, granularity conflicts) or the block is full.
+    return FindInLists(exactList, kNil, kNil, size, alignment, kind, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocate / Free
+
+VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind kind, void* userData) {
+    if (kind == SuballocKind::kFree) kind = SuballocKind::kUnknown;  // FREE marks free nodes
+    const std::uint32_t f = p.node;
+    const Size freeStart = nodes_[f].offset;
+    const Size freeEnd = freeStart + nodes_[f].size;
+    const Size start = p.offset - config_.marginBefore;
+    const Size end = p.offset + p.size + config_.marginAfter;
+    std::uint32_t t;
+    if (start == freeStart) {
+        if (end == freeEnd) {
+            RemoveFree(f);  // exact fit: the free node becomes the allocation
+            t = f;
+        } else {
+            // Allocation at the front; f keeps the remainder behind it.
+            t = NewNode();
+            Node& taken = nodes_[t];
+            Node& rest = nodes_[f];
+            taken.offset = freeStart;
+            taken.size = end - freeStart;
+            taken.prevPhys = rest.prevPhys;
+            taken.nextPhys = f;
+            if (rest.prevPhys != kNil) {
+                nodes_[rest.prevPhys].nextPhys = t;
+            } else {
+                firstNode_ = t;
+            }
+            rest.prevPhys = t;
+            rest.offset = end;
+            rest.size = freeEnd - end;
+            Relist(f);
+        }
+    } else if (end == freeEnd) {
+        // Allocation at the back; f keeps the padding in front of it.
+        t = NewNode();
+        Node& taken = nodes_[t];
+        Node& pad = nodes_[f];
+        taken.offset = start;
+        taken.size = freeEnd - start;
+        taken.prevPhys = f;
+        taken.nextPhys = pad.nextPhys;
+        if (pad.nextPhys != kNil) nodes_[pad.nextPhys].prevPhys = t;
+        pad.nextPhys = t;
+        pad.size = start - freeStart;
+        Relist(f);
+    } else {
+        // Padding, allocation, remainder: f keeps the remainder (often the block's tail, whose list
+        // then rarely changes); the padding becomes a new free node.
+        t = NewNode();
+        const std::uint32_t pad = NewNode();
+        Node& taken = nodes_[t];
+        Node& padding = nodes_[pad];
+        Node& rest = nodes_[f];
+        padding.offset = freeStart;
+        padding.size = start - freeStart;
+        padding.prevPhys = rest.prevPhys;
+        padding.nextPhys = t;
+        if (rest.prevPhys != kNil) {
+            nodes_[rest.prevPhys].nextPhys = pad;
+        } else {
+            firstNode_ = pad;
+        }
+        taken.offset = start;
+        taken.size = end - start;
+        taken.prevPhys = pad;
+        taken.nextPhys = f;
+        rest.prevPhys = t;
+        rest.offset = end;
+        rest.size = freeEnd - end;
+        Relist(f);
+        InsertFree(pad);
+    }
+    Node& taken = nodes_[t];
+    taken.kind = kind;
+    taken.listIndex = kNil;
+    taken.link.userData = userData;
+    ++allocationCount_;
+    allocatedBytes_ += p.size;
+    if (granularityMode_ == GranularityMode::kPageTable) ClaimPages(p.offset, p.size, kind);
+    return AllocHandle{t} + 1;
+}
+
+AllocHandle TlsfMetadata::Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
+                                   void* userData, Size* offset) {
+    Placement p;
+    if (!Find(size, alignment, kind, flags, &p)) return kNullHandle;
+    *offset = p.offset;
+    return Place(p, kind, userData);
+}
+
+bool TlsfMetadata::CreateRequest(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
+                                 AllocationRequest* request) {
+    Placement p;
+    if (!Find(size, alignment, kind, flags, &p)) return false;
+    request->offset = p.offset;
+    request->size = size;
+    request->item = p.node;
+    request->algorithmData = p.size;
+    request->type = 0;
+    return true;
+}
+
+AllocHandle TlsfMetadata::Commit(const AllocationRequest& request, SuballocKind kind, void* userData) {
+    Placement p;
+    p.node = static_cast<std::uint32_t>(request.item);
+    p.offset = request.offset;
+    p.size = request.algorithmData;
+    assert(p.node < nodes_.size() && nodes_[p.node].IsFree() && nodes_[p.node].size != 0);
+    return Place(p, kind, userData);
+}
+
+void TlsfMetadata::Free(AllocHandle handle) {
+    if (handle == kNullHandle) return;
+    const auto n = static_cast<std::uint32_t>(handle - 1);
+    assert(n < nodes_.size() && !nodes_[n].IsFree() && nodes_[n].size != 0);
+    Node& node = nodes_[n];
+    const Size allocSize = node.size - marginSum_;
+    if (granularityMode_ == GranularityMode::kPageTable) {
+        ReleasePages(node.offset + config_.marginBefore, allocSize);
+    }
+    --allocationCount_;
+    allocatedBytes_ -= allocSize;
+
+    const std::uint32_t prev = node.prevPhys;
+    const std::uint32_t next = node.nextPhys;
+    const bool prevFree = prev != kNil && nodes_[prev].IsFree();
+    const bool nextFree = next != kNil && nodes_[next].IsFree();
+    if (prevFree) {
+        // prev absorbs the node (and next, if free).
+        Node& p = nodes_[prev];
+        p.size += node.size;
+        std::uint32_t after = next;
+        if (nextFree) {
+            p.size += nodes_[next].size;
+            after = nodes_[next].nextPhys;
+            RemoveFree(next);
+            ReleaseNode(next);
+        }
+        p.nextPhys = after;
+        if (after != kNil) nodes_[after].prevPhys = prev;
+        ReleaseNode(n);
+        Relist(prev);
+    } else if (nextFree) {
+        // next absorbs the node (next is often the block's tail: its list rarely changes).
+        Node& x = nodes_[next];
+        x.offset = node.offset;
+        x.size += node.size;
+        x.prevPhys = prev;
+        if (prev != kNil) {
+            nodes_[prev].nextPhys = next;
+        } else {
+            firstNode_ = next;
+        }
+        ReleaseNode(n);
+        Relist(next);
+    } else {
+        InsertFree(n);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walk and statistics
+
+void TlsfMetadata::Walk(const std::function<void(const RangeInfo&)>& visit) const {
+    // Free nodes and the margins next to them are reported as one free range.
+    RangeInfo pending;  // free range being accumulated
+    pending.offset = 0;
+    pending.size = 0;
+    auto flush = [&] {
+        if (pending.size != 0) visit(pending);
+        pending.size = 0;
+    };
+    for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
+        const Node& node = nodes_[n];
+        if (node.IsFree()) {
+            if (pending.size == 0) pending.offset = node.offset;
+            pending.size += node.size;
+            continue;
+        }
+        if (config_.marginBefore != 0) {
+            if (pending.size == 0) pending.offset = node.offset;
+            pending.size += config_.marginBefore;
+        }
+        flush();
+        RangeInfo alloc;
+        alloc.offset = node.offset + config_.marginBefore;
+        alloc.size = node.size - marginSum_;
+        alloc.free = false;
+        alloc.kind = node.kind;
+        alloc.handle = AllocHandle{n} + 1;
+        alloc.userData = node.link.userData;
+        visit(alloc);
+        if (config_.marginAfter != 0) {
+            pending.offset = alloc.offset + alloc.size;
+            pending.size = config_.marginAfter;
+        }
+    }
+    flush();
+}
+
+void TlsfMetadata::AddStatistics(Statistics& stats) const {
+    stats.blockCount += 1;
+    stats.allocationCount += static_cast<std::uint32_t>(allocationCount_);
+    stats.blockBytes += config_.size;
+    stats.allocationBytes += allocatedBytes_;
+}
+
+void TlsfMetadata::AddDetailedStatistics(DetailedStatistics& stats) const {
+    stats.statistics.blockCount += 1;
+    stats.statistics.blockBytes += config_.size;
+    Walk([&](const RangeInfo& r) {
+        if (r.free) {
+            stats.AddUnusedRange(r.size);
+        } else {
+            stats.AddAllocation(r.size);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validate
+
+bool TlsfMetadata::ValidateGranularity(std::string* why) const {
+    const Size g = config_.bufferImageGranularity;
+    if (g == 1) return true;
+    const std::uint32_t shift = Msb64(g);
+    // Per page where allocations begin or end: how many allocations of each kind do so. Pages come
+    // in non-decreasing order along the physical list.
+    struct PageUse {
+        Size page;
+        std::array<std::uint32_t, 6> perKind;
+    };
+    std::vector<PageUse> uses;
+    auto touch = [&](Size page, SuballocKind kind) {
+        if (uses.empty() || uses.back().page != page) uses.push_back({page, {}});
+        ++uses.back().perKind[static_cast<unsigned>(kind)];
+    };
+    for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
+        const Node& node = nodes_[n];
+        if (node.IsFree()) continue;
+        const Size offset = node.offset + config_.marginBefore;
+        const Size size = node.size - marginSum_;
+        if (granularityMode_ == GranularityMode::kRound && NeedsOwnPages(node.kind) &&
+            ((offset & (g - 1)) != 0 || (size & (g - 1)) != 0)) {
+            return Fail(why, "allocation at " + std::to_string(offset) +
+                                 " of an image-like kind is not rounded to bufferImageGranularity");
+        }
+        const Size first = offset >> shift, last = (offset + size - 1) >> shift;
+        touch(first, node.kind);
+        if (last != first) touch(last, node.kind);
+    }
+    for (const PageUse& use : uses) {
+        for (unsigned a = 1; a < 6; ++a) {
+            for (unsigned b = a; b < 6; ++b) {
+                const bool together = a == b ? use.perKind[a] > 1 : (use.perKind[a] != 0 && use.perKind[b] != 0);
+                if (together && KindsConflict(static_cast<SuballocKind>(a), static_cast<SuballocKind>(b))) {
+                    return Fail(why, "granularity page " + std::to_string(use.page) + " holds conflicting kinds " +
+                                         SuballocKindName(static_cast<SuballocKind>(a)) + " and " +
+                                         SuballocKindName(static_cast<SuballocKind>(b)));
+                }
+            }
+        }
+    }
+    if (granularityMode_ != GranularityMode::kPageTable) return true;
+    if (pages_.size() != static_cast<std::size_t>((config_.size + g - 1) >> shift)) {
+        return Fail(why, "page table has the wrong number of pages");
+    }
+    std::size_t next = 0;
+    for (std::size_t p = 0; p < pages_.size(); ++p) {
+        std::array<std::uint32_t, 6> perKind{};
+        if (next < uses.size() && uses[next].page == p) perKind = uses[next++].perKind;
+        std::uint32_t count = 0;
+        for (std::uint32_t c : perKind) count += c;
+        const Page& page = pages_[p];
+        if (page.count != count) {
+            return Fail(why, "page " + std::to_string(p) + " counts " + std::to_string(page.count) +
+                                 " allocations, the nodes say " + std::to_string(count));
+        }
+        if ((count == 0) != (page.kind == SuballocKind::kFree)) {
+            return Fail(why, "page " + std::to_string(p) + " kind disagrees with its count");
+        }
+        for (unsigned k = 1; k < 6; ++k) {
+            if (perKind[k] != 0 && static_cast<unsigned>(page.kind) != k &&
+                KindsConflict(page.kind, static_cast<SuballocKind>(k))) {
+                return Fail(why, "page " + std::to_string(p) + " kind " + SuballocKindName(page.kind) +
+                                     " is not compatible with its allocation of kind " +
+                                     SuballocKindName(static_cast<SuballocKind>(k)));
+            }
+        }
+    }
+    return true;
+}
+
+bool TlsfMetadata::Validate(std::string* why) const {
+    const std::size_t slotCount = nodes_.size();
+    // Physical list.
+    std::size_t physical = 0, freeNodes = 0, allocations = 0;
+    Size allocated = 0, expectedOffset = 0;
+    std::uint32_t prev = kNil;
+    bool prevFree = false;
+    if (config_.size == 0) {
+        if (firstNode_ != kNil) return Fail(why, "empty block has nodes");
+    } else if (firstNode_ == kNil) {
+        return Fail(why, "block has no nodes");
+    }
+    for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
+        if (n >= slotCount) return Fail(why, "node link out of range");
+        if (++physical > slotCount) return Fail(why, "physical list has a cycle");
+        const Node& node = nodes_[n];
+        const std::string at = " (node at offset " + std::to_string(node.offset) + ")";
+        if (node.size == 0) return Fail(why, "released slot in the physical list" + at);
+        if (node.offset != expectedOffset) {
+            return Fail(why, "gap or overlap: node starts at " + std::to_string(node.offset) + ", expected " +
+                                 std::to_string(expectedOffset));
+        }
+        if (node.prevPhys != prev) return Fail(why, "prevPhys link broken" + at);
+        if (node.IsFree()) {
+            if (prevFree) return Fail(why, "two adjacent free nodes" + at);
+            ++freeNodes;
+        } else {
+            if (node.size <= marginSum_) return Fail(why, "taken node smaller than its margins" + at);
+            if (static_cast<unsigned>(node.kind) >= 6) return Fail(why, "bad kind" + at);
+            ++allocations;
+            allocated += node.size - marginSum_;
+        }
+        prevFree = node.IsFree();
+        expectedOffset = node.offset + node.size;
+        prev = n;
+    }
+    if (expectedOffset != config_.size) {
+        return Fail(why, "nodes end at " + std::to_string(expectedOffset) + ", block size " +
+                             std::to_string(config_.size));
+    }
+    if (allocations != allocationCount_) return Fail(why, "allocation count mismatch");
+    if (allocated != allocatedBytes_) return Fail(why, "allocated bytes mismatch");
+    if (freeNodes != freeNodeCount_) return Fail(why, "free node count mismatch");
+
+    // Slot free chain.
+    std::size_t released = 0;
+    for (std::uint32_t n = freeSlot_; n != kNil; n = nodes_[n].nextPhys) {
+        if (n >= slotCount) return Fail(why, "slot chain link out of range");
+        if (++released > slotCount) return Fail(why, "slot chain has a cycle");
+        if (nodes_[n].size != 0) return Fail(why, "slot chain holds a live node");
+    }
+    if (physical + released != slotCount) return Fail(why, "node slots leaked");
+
+    // Free lists and bitmaps.
+    std::size_t listed = 0;
+    if (heads_.size() != std::size_t{classCount_} * kListsPerClass) return Fail(why, "list array size");
+    for (std::uint32_t cls = 0; cls < kMaxClasses; ++cls) {
+        std::uint32_t expectedBits = 0;
+        for (std::uint32_t second = 0; second < kListsPerClass && cls < classCount_; ++second) {
+            const std::uint32_t list = (cls << kSecondLevelBits) | second;
+            std::uint32_t prevFreeNode = kNil;
+            std::size_t length = 0;
+            for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+                if (n >= slotCount) return Fail(why, "free list link out of range");
+                if (++length > slotCount) return Fail(why, "free list has a cycle");
+                const Node& node = nodes_[n];
+                const std::string at = " (list " + std::to_string(list) + ", node at " + std::to_string(node.offset) + ")";
+                if (node.size == 0 || !node.IsFree()) return Fail(why, "non-free node in a free list" + at);
+                if (node.listIndex != list) return Fail(why, "node's list index disagrees" + at);
+                if (ListIndex(node.size) != list) return Fail(why, "node in the wrong list for its size" + at);
+                if (node.link.free.prev != prevFreeNode) return Fail(why, "free list prev link broken" + at);
+                prevFreeNode = n;
+            }
+            listed += length;
+            if (length != 0) expectedBits |= 1u << second;
+        }
+        if (listBitmaps_[cls] != expectedBits) {
+            return Fail(why, "list bitmap of class " + std::to_string(cls) + " does not match list emptiness");
+        }
+        if (((classBitmap_ >> cls) & 1u) != (expectedBits != 0 ? 1u : 0u)) {
+            return Fail(why, "class bitmap bit " + std::to_string(cls) + " does not match its lists");
+        }
+    }
+    if (listed != freeNodes) return Fail(why, "free lists hold " + std::to_string(listed) + " nodes, " +
+                                                  std::to_string(freeNodes) + " free nodes exist");
+    return ValidateGranularity(why);
+}
+
+}  // namespace vma::core

@@ -1,0 +1,254 @@
+// TlsfMetadata: the default block algorithm, a two-level segregated fit (TLSF) allocator after
+// Masmano et al. (ECRTS'04) with the constants of VMA 3.x's VmaBlockMetadata_TLSF.
+//
+// THE ALGORITHM
+// A block [0, size) is cut into nodes that lie back to back in address order (a doubly linked
+// "physical" list). A node is either taken (one allocation, with its margins) or free. Every free
+// node sits in exactly one segregated free list chosen by its size:
+//
+//   class 0       sizes [0, 256): 4 lists of 64 B (real blocks) or 32 lists of 8 units (virtual).
+//   class c ≥ 1   sizes [2^(c+7), 2^(c+8)): 32 lists (second-level index = the 5 bits below the
+//                 most significant bit), so a list is 1/32 of its class wide (~3 % size classes).
+//
+// List index = class * 32 + second-level index. One 64-bit word has a bit per class that has a
+// non-empty list, and one 32-bit word per class has a bit per non-empty list. "The first non-empty
+// list at or above L" is therefore two count-trailing-zeros: O(1), whatever the block holds.
+//
+// Finding room for `size` bytes aligned to `alignment` (need = marginBefore + size + marginAfter):
+//   exact list  E = the list that holds nodes of size `need`; nodes there may or may not fit.
+//   sure list   S = the first list whose every node is ≥ need + alignment − 1; any node there fits
+//                   whatever its offset (bufferImageGranularity page conflicts aside).
+//   default     probe at most kProbeLimit nodes in the non-empty lists of [E, S) (a good fit that
+//               checks alignment precisely), then the head of the first non-empty list ≥ S (O(1)).
+//   min-time    the head of the first non-empty list ≥ S first, then as default.
+//   min-memory  best fit: the smallest node that fits (the lowest non-empty list with a fitting
+//               node is searched whole; every node above it is larger).
+//   min-offset  the lowest-addressed free node that fits (a walk in address order; O(n)).
+// If those steps find nothing, every list from E upward is searched, so a request fails only when
+// no free node can hold it. The free tail of the block is an ordinary free node: it usually is the
+// largest one, so the search reaches it only after the holes that fit.
+//
+// Placing an allocation in free node F: the taken node starts at (aligned offset − marginBefore)
+// and ends after marginAfter. The padding in front of it (alignment, or a granularity page bump)
+// stays a free node (F itself, or a new node when F also keeps a remainder behind the allocation);
+// the remainder stays free. No merge with a previous free node is needed: F's previous node is
+// never free (see the invariants). Freeing merges the node with a free previous and a free next
+// node, O(1). Nodes come from a slot vector with an intrusive free chain; a handle is slot + 1.
+//
+// Margins live inside the taken node: [offset − marginBefore, offset + size + marginAfter). They
+// count as free space in statistics and appear as (part of) free ranges in Walk.
+//
+// bufferImageGranularity (g), VMA's VmaBlockBufferImageGranularity rules:
+//   g == 1       nothing to do.
+//   1 < g ≤ 256  UNKNOWN, IMAGE_UNKNOWN and IMAGE_OPTIMAL requests get alignment ≥ g and a size
+//                rounded up to g; every conflicting pair involves one of them, so no two
+//                conflicting allocations can share a page.
+//   g > 256      a page table keeps, for the first and the last page of every allocation, the kind
+//                that first claimed it and a count. A conflicting kind on the start page moves the
+//                offset to the next page; one on the end page rejects the node. (The kind kept is
+//                exact enough: the kinds that may share a page form the classes {BUFFER,
+//                IMAGE_LINEAR} and {IMAGE_OPTIMAL}; UNKNOWN and IMAGE_UNKNOWN share with nothing.)
+//
+// INVARIANTS (all checked by Validate)
+//   - Nodes cover [0, size) in address order, without gaps or overlap; prev/next links agree.
+//   - No two physically adjacent nodes are free (merging is eager).
+//   - Every free node is in exactly the list ListIndex(node size); list links agree; a list's bit
+//     is set iff the list is non-empty; a class's bit is set iff one of its lists is non-empty.
+//   - A taken node is at least marginBefore + 1 + marginAfter long; its kind is not FREE.
+//   - allocationCount_, allocatedBytes_ and freeNodeCount_ equal what the node list says; every
+//     node slot is either in the physical list or in the slot free chain.
+//   - No two allocations whose kinds conflict share a granularity page; the page table (g > 256)
+//     holds exactly the counts of the allocations' first/last pages and a kind compatible with them.
+#pragma once
+
+#include <array>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
+#include <vector>
+
+#include "metadata.h"
+
+namespace vma::core {
+
+class TlsfMetadataTestPeer;  // tests/core: reaches into the state to prove Validate() notices damage
+
+class TlsfMetadata : public Metadata {
+public:
+    TlsfMetadata() = default;
+
+    void Init(const MetadataConfig& config) override;
+    Size GetSize() const override { return config_.size; }
+    std::size_t GetAllocationCount() const override { return allocationCount_; }
+    // Free nodes (the free tail included). Margins live in taken nodes and are not counted here.
+    std::size_t GetFreeRegionsCount() const override { return freeNodeCount_; }
+    Size GetSumFreeSize() const override { return config_.size - allocatedBytes_; }
+    bool IsEmpty() const override { return allocationCount_ == 0; }
+
+    // request->size is the size asked for; request->algorithmData the size that will be allocated
+    // (rounded to bufferImageGranularity for image-like kinds when 1 < g ≤ 256; it is what
+    // GetAllocationSize reports, as in VMA).
+    bool CreateRequest(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
+                       AllocationRequest* request) override;
+    AllocHandle Commit(const AllocationRequest& request, SuballocKind kind, void* userData) override;
+    AllocHandle Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
+                         Size* offset) override;
+    void Free(AllocHandle handle) override;
+    void Clear() override;
+
+    Size GetOffset(AllocHandle handle) const override { return node(handle).offset + config_.marginBefore; }
+    Size GetAllocationSize(AllocHandle handle) const override { return node(handle).size - marginSum_; }
+    void* GetUserData(AllocHandle handle) const override { return node(handle).link.userData; }
+    void SetUserData(AllocHandle handle, void* userData) override { node(handle).link.userData = userData; }
+
+    void Walk(const std::function<void(const RangeInfo&)>& visit) const override;
+    void AddStatistics(Statistics& stats) const override;
+    void AddDetailedStatistics(DetailedStatistics& stats) const override;
+    bool Validate(std::string* why = nullptr) const override;
+
+    // The size-class encoding, exposed for tests.
+    // The list a free node of `size` belongs to.
+    std::uint32_t ListIndex(Size size) const;
+    // The first list whose every node is ≥ size.
+    std::uint32_t ListIndexRoundUp(Size size) const;
+    // The smallest size a node of list `list` can have.
+    Size ListLowerBound(std::uint32_t list) const;
+    std::uint32_t GetListCount() const { return static_cast<std::uint32_t>(heads_.size()); }
+    bool UsesPageTable() const { return granularityMode_ == GranularityMode::kPageTable; }
+
+    // VMA's VmaIsBufferImageGranularityConflict.
+    static bool KindsConflict(SuballocKind a, SuballocKind b);
+
+    // Nodes probed in [exact list, sure list) by the default strategy before it takes the sure list.
+    static constexpr std::uint32_t kProbeLimit = 8;
+
+private:
+    friend class TlsfMetadataTestPeer;
+
+    static constexpr std::uint32_t kNil = 0xFFFFFFFFu;
+    static constexpr std::uint32_t kSecondLevelBits = 5;  // VMA's SECOND_LEVEL_INDEX
+    static constexpr std::uint32_t kListsPerClass = 1u << kSecondLevelBits;
+    static constexpr Size kSmallSizeLimit = 256;          // class 0 holds sizes below this
+    static constexpr std::uint32_t kClassShift = 7;       // class = msb(size) − 7 for size ≥ 256
+    static constexpr std::uint32_t kSmallShiftReal = 6;   // 4 lists of 64 B
+    static constexpr std::uint32_t kSmallShiftVirtual = 3;  // 32 lists of 8 units
+    static constexpr std::uint32_t kMaxClasses = 64;
+    static constexpr Size kMaxLowGranularity = 256;       // VMA's MAX_LOW_BUFFER_IMAGE_GRANULARITY
+
+    enum class GranularityMode : std::uint8_t { kNone, kRound, kPageTable };
+
+    struct FreeLinks {
+        std::uint32_t prev;
+        std::uint32_t next;
+    };
+    struct Node {
+        Size offset = 0;
+        Size size = 0;  // 0 only for a slot in the slot free chain
+        std::uint32_t prevPhys = kNil;
+        std::uint32_t nextPhys = kNil;  // also the slot free chain's link
+        union Link {
+            FreeLinks free;  // free node: neighbours in its free list
+            void* userData;  // taken node
+        } link{};
+        std::uint32_t listIndex = kNil;  // free node: the list it is in
+        SuballocKind kind = SuballocKind::kFree;
+        bool IsFree() const { return kind == SuballocKind::kFree; }
+    };
+    static_assert(std::is_trivially_copyable_v<Node>);
+
+    // Node slots. Grows with realloc: nodes are trivially copyable, and for large arrays realloc
+    // remaps pages instead of copying them, so growth touches little memory besides the new slots.
+    class NodeArray {
+    public:
+        NodeArray() = default;
+        ~NodeArray() { std::free(data_); }
+        NodeArray(const NodeArray&) = delete;
+        NodeArray& operator=(const NodeArray&) = delete;
+        Node& operator[](std::size_t i) { return data_[i]; }
+        const Node& operator[](std::size_t i) const { return data_[i]; }
+        std::size_t size() const { return size_; }
+        void clear() { size_ = 0; }
+        std::uint32_t push() {
+            if (size_ == capacity_) Grow();
+            // Field by field: a whole-struct temporary costs a store-forwarding stall here.
+            Node& node = data_[size_];
+            node.offset = 0;
+            node.size = 0;
+            node.prevPhys = kNil;
+            node.nextPhys = kNil;
+            node.link.userData = nullptr;
+            node.listIndex = kNil;
+            node.kind = SuballocKind::kFree;
+            return size_++;
+        }
+
+    private:
+        void Grow() {
+            const std::uint32_t capacity = capacity_ == 0 ? 64 : capacity_ * 2;
+            void* data = std::realloc(data_, std::size_t{capacity} * sizeof(Node));
+            if (data == nullptr) throw std::bad_alloc();
+            data_ = static_cast<Node*>(data);
+            capacity_ = capacity;
+        }
+        Node* data_ = nullptr;
+        std::uint32_t size_ = 0;
+        std::uint32_t capacity_ = 0;
+    };
+
+    struct Page {
+        std::uint32_t count = 0;
+        SuballocKind kind = SuballocKind::kFree;
+    };
+    // Where an allocation goes: node to carve from, aligned offset, size to allocate.
+    struct Placement {
+        std::uint32_t node = kNil;
+        Size offset = 0;
+        Size size = 0;
+    };
+
+    Node& node(AllocHandle handle) { return nodes_[static_cast<std::size_t>(handle - 1)]; }
+    const Node& node(AllocHandle handle) const { return nodes_[static_cast<std::size_t>(handle - 1)]; }
+
+    std::uint32_t FastListIndex(Size size) const;
+    std::uint32_t FastListIndexRoundUp(Size size) const;
+    bool Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const;
+    bool CheckFit(std::uint32_t n, Size size, Size alignment, SuballocKind kind, Placement* out) const;
+    bool FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size, Size alignment,
+                     SuballocKind kind, Placement* out) const;
+    bool FindBestFit(std::uint32_t firstList, Size size, Size alignment, SuballocKind kind, Placement* out) const;
+    bool FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const;
+    AllocHandle Place(const Placement& p, SuballocKind kind, void* userData);
+
+    std::uint32_t FirstNonEmptyList(std::uint32_t list) const;
+    void InsertFree(std::uint32_t n);
+    void RemoveFree(std::uint32_t n);
+    void Relist(std::uint32_t n);
+    std::uint32_t NewNode();
+    void ReleaseNode(std::uint32_t n);
+
+    bool NeedsOwnPages(SuballocKind kind) const;
+    void ClaimPages(Size offset, Size size, SuballocKind kind);
+    void ReleasePages(Size offset, Size size);
+    bool ValidateGranularity(std::string* why) const;
+
+    MetadataConfig config_;
+    Size marginSum_ = 0;
+    GranularityMode granularityMode_ = GranularityMode::kNone;
+    std::uint32_t pageShift_ = 0;
+    std::uint32_t smallShift_ = kSmallShiftReal;
+    std::uint32_t classCount_ = 0;
+
+    NodeArray nodes_;
+    std::uint32_t firstNode_ = kNil;   // the node at offset 0
+    std::uint32_t freeSlot_ = kNil;    // head of the slot free chain
+    std::vector<std::uint32_t> heads_;  // per list: first free node
+    std::uint64_t classBitmap_ = 0;
+    std::array<std::uint32_t, kMaxClasses> listBitmaps_{};
+    std::vector<Page> pages_;
+
+    std::size_t allocationCount_ = 0;
+    std::size_t freeNodeCount_ = 0;
+    Size allocatedBytes_ = 0;
+};
+
+}  // namespace vma::core
