@@ -59,7 +59,11 @@ struct MemoryCounters {
     std::array<std::atomic<std::uint64_t>, VK_MAX_MEMORY_HEAPS> appBytes{};         // live app bytes, per heap
     std::array<std::atomic<std::uint64_t>, VK_MAX_MEMORY_HEAPS> peakAppBytes{};
 
-    void OnDriverAllocate(std::uint32_t heap, std::uint64_t bytes);
+    // maxMemoryAllocationCount counts real objects (VUID-vkAllocateMemory-maxMemoryAllocationCount-04101):
+    // a slot is reserved before the driver is called, so racing threads cannot overshoot it.
+    bool ReserveDriverObject(std::uint64_t limit);
+    void CancelDriverObject();
+    void OnDriverAllocate(std::uint32_t heap, std::uint64_t bytes);  // after a successful reservation
     void OnDriverFree(std::uint32_t heap, std::uint64_t bytes);
     void OnAppAllocate(std::uint32_t heap, std::uint64_t bytes);
     void OnAppFree(std::uint32_t heap, std::uint64_t bytes);

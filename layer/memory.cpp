@@ -50,7 +50,7 @@ public:
 
     bool AllocateBlock(core::Size size, std::uint64_t* cookie) override {
         // maxMemoryAllocationCount counts real objects only (VUID-vkAllocateMemory-maxMemoryAllocationCount-04101).
-        if (device_.counters.liveDriverObjects.load() >= device_.limits.maxMemoryAllocationCount) return false;
+        if (!device_.counters.ReserveDriverObject(device_.limits.maxMemoryAllocationCount)) return false;
         VkMemoryAllocateInfo info{};
         info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
         info.allocationSize = size;
@@ -70,17 +70,22 @@ public:
             *tail = &priority;
         }
         VkDeviceMemory memory = VK_NULL_HANDLE;
-        if (device_.dispatch.AllocateMemory(device_.device, &info, nullptr, &memory) != VK_SUCCESS) return false;
+        if (device_.dispatch.AllocateMemory(device_.device, &info, nullptr, &memory) != VK_SUCCESS) {
+            device_.counters.CancelDriverObject();
+            return false;
+        }
         void* mapped = nullptr;
         if (hostVisible_ &&
             device_.dispatch.MapMemory(device_.device, memory, 0, VK_WHOLE_SIZE, 0, &mapped) != VK_SUCCESS) {
             device_.dispatch.FreeMemory(device_.device, memory, nullptr);
+            device_.counters.CancelDriverObject();
             return false;
         }
         auto* block = new (std::nothrow) DriverBlock{memory, static_cast<std::uint8_t*>(mapped), size};
         if (!block) {
             if (mapped) device_.dispatch.UnmapMemory(device_.device, memory);
             device_.dispatch.FreeMemory(device_.device, memory, nullptr);
+            device_.counters.CancelDriverObject();
             return false;
         }
         device_.counters.OnDriverAllocate(heap_, size);
@@ -171,6 +176,74 @@ AllocateInfoSummary SummarizeAllocateInfo(const VkMemoryAllocateInfo& info) {
 MemoryManager::MemoryManager(DeviceData& device)
     : device_(device), tag_(gNextDeviceTag.fetch_add(1) & 0xFF) {
     if (tag_ == 0) tag_ = 0x5A;
+    ProbeAlignments();
+}
+
+void MemoryManager::ProbeAlignments() {
+    // Apps may allocate before they query requirements (legal: offset 0 of a VkDeviceMemory meets
+    // any alignment). Probe the resources that need the most alignment on real drivers: optimal
+    // colour, depth and multisampled attachments, a linear image, and a buffer with every usage.
+    const VkDevice device = device_.device;
+    const auto& inst = device_.instance->dispatch;
+    VkBufferCreateInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    bi.size = 65536;
+    bi.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+               VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
+               VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+               VK_BUFFER_USAGE_INDEX_BUFFER_BIT | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    if (device_.dispatch.CreateBuffer(device, &bi, nullptr, &buffer) == VK_SUCCESS) {
+        VkMemoryRequirements req{};
+        device_.dispatch.GetBufferMemoryRequirements(device, buffer, &req);
+        ObserveRequirements(0, false, req);
+        device_.dispatch.DestroyBuffer(device, buffer, nullptr);
+    }
+    struct ImageProbe {
+        VkFormat format;
+        VkImageTiling tiling;
+        VkImageUsageFlags usage;
+        VkSampleCountFlagBits samples;
+    };
+    const ImageProbe probes[] = {
+        {VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_TILING_OPTIMAL,
+         VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT,
+         VK_SAMPLE_COUNT_1_BIT},
+        {VK_FORMAT_R32G32B32A32_SFLOAT, VK_IMAGE_TILING_OPTIMAL,
+         VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_STORAGE_BIT, VK_SAMPLE_COUNT_1_BIT},
+        {VK_FORMAT_D32_SFLOAT, VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+         VK_SAMPLE_COUNT_1_BIT},
+        {VK_FORMAT_D24_UNORM_S8_UINT, VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+         VK_SAMPLE_COUNT_1_BIT},
+        {VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_TILING_OPTIMAL, VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT, VK_SAMPLE_COUNT_4_BIT},
+        {VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_TILING_LINEAR,
+         VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT, VK_SAMPLE_COUNT_1_BIT},
+    };
+    for (const ImageProbe& p : probes) {
+        VkImageFormatProperties formatProps{};
+        if (inst.GetPhysicalDeviceImageFormatProperties(device_.physicalDevice, p.format, VK_IMAGE_TYPE_2D, p.tiling,
+                                                        p.usage, 0, &formatProps) != VK_SUCCESS ||
+            !(formatProps.sampleCounts & p.samples)) {
+            continue;
+        }
+        VkImageCreateInfo ii{};
+        ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+        ii.imageType = VK_IMAGE_TYPE_2D;
+        ii.format = p.format;
+        ii.extent = {256, 256, 1};
+        ii.mipLevels = 1;
+        ii.arrayLayers = 1;
+        ii.samples = p.samples;
+        ii.tiling = p.tiling;
+        ii.usage = p.usage;
+        ii.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+        VkImage image = VK_NULL_HANDLE;
+        if (device_.dispatch.CreateImage(device, &ii, nullptr, &image) != VK_SUCCESS) continue;
+        VkMemoryRequirements req{};
+        device_.dispatch.GetImageMemoryRequirements(device, image, &req);
+        ObserveRequirements(0, true, req);
+        device_.dispatch.DestroyImage(device, image, nullptr);
+    }
 }
 
 MemoryManager::~MemoryManager() {
@@ -299,12 +372,17 @@ PoolState* MemoryManager::GetPool(std::uint32_t memoryType, bool deviceAddress, 
 
 VkResult MemoryManager::AllocateOwn(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
                                     MemoryObject& object) {
-    if (device_.counters.liveDriverObjects.load() >= device_.limits.maxMemoryAllocationCount) {
+    if (!device_.counters.ReserveDriverObject(device_.limits.maxMemoryAllocationCount)) {
         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     }
     VkDeviceMemory real = VK_NULL_HANDLE;
     VkResult r = device_.dispatch.AllocateMemory(device_.device, info, pAllocator, &real);
-    if (r != VK_SUCCESS) return r;
+    if (r != VK_SUCCESS) {
+        device_.counters.CancelDriverObject();
+        // The driver's own limit check (some return VK_ERROR_TOO_MANY_OBJECTS) is not an error
+        // code vkAllocateMemory may return any more: report it as out of device memory.
+        return r == VK_ERROR_TOO_MANY_OBJECTS ? VK_ERROR_OUT_OF_DEVICE_MEMORY : r;
+    }
     object.pooled = false;
     object.real = real;
     object.offset = 0;

@@ -118,6 +118,9 @@ private:
     static constexpr std::uint32_t kMaxChunks = 1u << 12;          // 16 M live objects per device
     static constexpr std::uint32_t kPriorityBuckets = 5;
 
+    // Seeds each type's alignment floor from probe resources made at device creation, so that
+    // slices allocated before the app's first requirement query still fit what it binds.
+    void ProbeAlignments();
     std::uint64_t MakeHandle(std::uint32_t slot, std::uint32_t generation) const;
     MemoryObject* AcquireSlot(std::uint32_t* slot);
     void ReleaseSlot(std::uint32_t slot);

@@ -42,9 +42,20 @@ void HostAllocator::Free(void* p) const {
     }
 }
 
+bool MemoryCounters::ReserveDriverObject(std::uint64_t limit) {
+    const std::uint64_t live = liveDriverObjects.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (live > limit) {
+        liveDriverObjects.fetch_sub(1, std::memory_order_acq_rel);
+        return false;
+    }
+    UpdatePeak(peakDriverObjects, live);
+    return true;
+}
+
+void MemoryCounters::CancelDriverObject() { liveDriverObjects.fetch_sub(1, std::memory_order_acq_rel); }
+
 void MemoryCounters::OnDriverAllocate(std::uint32_t heap, std::uint64_t bytes) {
     driverAllocations.fetch_add(1, std::memory_order_relaxed);
-    UpdatePeak(peakDriverObjects, liveDriverObjects.fetch_add(1, std::memory_order_relaxed) + 1);
     UpdatePeak(peakDriverBytes[heap], driverBytes[heap].fetch_add(bytes, std::memory_order_relaxed) + bytes);
 }
 
