@@ -44,6 +44,7 @@ done
 
 if [ -x "$build/tests/bench/layer/vma_layer_bench" ]; then
   echo "== layer benchmark"
-  "$build/tests/bench/layer/vma_layer_bench" --layer-path "$build" "${VMA_BENCH_ARGS[@]:-}" || status=1
+  # shellcheck disable=SC2086  # VMA_BENCH_ARGS: extra options, split on spaces
+  "$build/tests/bench/layer/vma_layer_bench" --layer-path "$build" ${VMA_BENCH_ARGS:-} || status=1
 fi
 exit $status
