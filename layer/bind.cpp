@@ -2,6 +2,7 @@
 // {block, slice offset + offset}, after checking the bind against the slice.
 #include <vector>
 
+#include "faults.h"
 #include "intercepts.h"
 #include "layer.h"
 #include "memory.h"
@@ -37,7 +38,7 @@ bool TranslateBind(DeviceData& d, const char* caller, std::uint64_t resource, bo
     if (!object) return false;
     if (!d.memory->CheckBind(caller, *object, resource, image, offset)) return false;
     memory = object->real;
-    offset += object->offset;
+    if (!FaultEnabled(Fault::kSkipBindSliceOffset)) offset += object->offset;
     return true;
 }
 

@@ -38,6 +38,9 @@ def main():
     ap.add_argument("--enable", choices=["path", "instance", "implicit"], required=True)
     ap.add_argument("--validation", choices=["above", "below", "none"], default="none")
     ap.add_argument("--setting", action="append", default=[], help="KEY=VALUE, as VK_VMA_SUBALLOCATOR_KEY")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the run with the layer")
+    ap.add_argument("--expect-difference", action="store_true",
+                    help="succeed only if the run with the layer differs (proves the runner catches a broken layer)")
     ap.add_argument("app", nargs=argparse.REMAINDER)
     a = ap.parse_args()
 
@@ -91,6 +94,9 @@ def main():
     for s in a.setting:
         k, v = s.split("=", 1)
         env["VK_VMA_SUBALLOCATOR_" + k.upper()] = v
+    for s in a.env:
+        k, v = s.split("=", 1)
+        env[k] = v
     try:
         rc1, out1, err1 = run(a.app, env)
         if a.enable == "implicit":
@@ -118,6 +124,12 @@ def main():
         print(f"layer summary: {m.group(0)}")
         if app_allocs > 8 and driver_allocs >= app_allocs:
             failures.append(f"the layer did not suballocate: {app_allocs} app vs {driver_allocs} driver allocations")
+    if a.expect_difference:
+        if m and (rc1 != 0 or compared(out0) != compared(out1)):
+            print("the runner caught the broken layer: " + "; ".join(failures))
+            return 0
+        print("FAILED: the layer was broken on purpose but the run looked identical")
+        return 1
     if failures:
         print("FAILED: " + "\n".join(failures))
         print("--- stdout with layer ---\n" + out1 + "\n--- stderr with layer ---\n" + err1[-6000:])
