@@ -475,7 +475,7 @@ void MemoryManager::Free(VkDeviceMemory memory, const VkAllocationCallbacks* pAl
     object->live.store(false, std::memory_order_release);
     object->generation.fetch_add(1, std::memory_order_acq_rel);
     Release(*object, pAllocator);
-    {
+    if (object->hasSideData.exchange(false, std::memory_order_relaxed)) {
         std::lock_guard<std::mutex> lock(namesMutex);
         const auto h = reinterpret_cast<std::uint64_t>(memory);
         names.erase(h);
@@ -601,6 +601,20 @@ VkResult MemoryManager::FlushOrInvalidate(bool flush, std::uint32_t count, const
                  : device_.dispatch.InvalidateMappedMemoryRanges(device_.device, count, out);
 }
 
+namespace {
+// Apps query a resource's requirements right before binding it, on the same thread: the last
+// query of each thread answers the bind without the shared table's lock. The entry is valid only
+// while no resource of the manager has been destroyed since (a destroyed handle can be reused).
+struct LastQuery {
+    const void* manager = nullptr;
+    std::uint64_t resource = 0;
+    bool image = false;
+    std::uint64_t epoch = 0;
+    VkMemoryRequirements requirements{};
+};
+thread_local LastQuery tLastQuery;
+}  // namespace
+
 void MemoryManager::ObserveRequirements(std::uint64_t resource, bool image, const VkMemoryRequirements& req) {
     for (std::uint32_t t = 0; t < device_.memoryProperties.memoryTypeCount; ++t) {
         if (!(req.memoryTypeBits & (1u << t))) continue;
@@ -612,15 +626,23 @@ void MemoryManager::ObserveRequirements(std::uint64_t resource, bool image, cons
     if (resource) {
         std::lock_guard<std::mutex> lock(requirementsMutex_);
         requirements_[image][resource] = req;
+        tLastQuery = {this, resource, image, forgetEpoch_.load(std::memory_order_relaxed), req};
     }
 }
 
 void MemoryManager::ForgetResource(std::uint64_t resource, bool image) {
     std::lock_guard<std::mutex> lock(requirementsMutex_);
+    forgetEpoch_.fetch_add(1, std::memory_order_relaxed);
     requirements_[image].erase(resource);
 }
 
 bool MemoryManager::FindRequirements(std::uint64_t resource, bool image, VkMemoryRequirements* req) {
+    const LastQuery& last = tLastQuery;
+    if (last.manager == this && last.resource == resource && last.image == image &&
+        last.epoch == forgetEpoch_.load(std::memory_order_relaxed)) {
+        *req = last.requirements;
+        return true;
+    }
     std::lock_guard<std::mutex> lock(requirementsMutex_);
     auto it = requirements_[image].find(resource);
     if (it == requirements_[image].end()) return false;

@@ -56,6 +56,9 @@ struct MemoryObject {
 
     // Last resource kind bound (for dumps): 0 none, 1 buffer, 2 image.
     std::atomic<std::uint8_t> boundKind{0};
+    // A debug name or private data is stored for this handle (so vkFreeMemory skips the side
+    // tables, and their lock, for the usual object that has neither).
+    std::atomic<bool> hasSideData{false};
 };
 
 // Flags decided once from the VkMemoryAllocateInfo pNext chain (Mesa's "parse once" pattern).
@@ -144,6 +147,7 @@ private:
 
     std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_TYPES> observedAlignment_{};
     std::mutex requirementsMutex_;
+    std::atomic<std::uint64_t> forgetEpoch_{0};  // bumped whenever a resource is destroyed
     std::unordered_map<std::uint64_t, VkMemoryRequirements> requirements_[2];  // [0] buffers, [1] images
 };
 

@@ -16,6 +16,7 @@ enum class Route { kDriver, kLayer, kInvalid };
 Route RouteMemoryHandle(DeviceData& d, const char* caller, std::uint64_t& handle) {
     MemoryObject* object = d.memory->Lookup(reinterpret_cast<VkDeviceMemory>(handle), caller);
     if (!object) return Route::kInvalid;
+    object->hasSideData.store(true, std::memory_order_relaxed);
     if (object->pooled) return Route::kLayer;
     handle = reinterpret_cast<std::uint64_t>(object->real);
     return Route::kDriver;

@@ -1,4 +1,5 @@
 // Global state: the instance and device maps, keyed by dispatch key, and host allocation helpers.
+#include <array>
 #include <cstdlib>
 
 #include "layer.h"
@@ -7,11 +8,57 @@
 namespace vma::layer {
 namespace {
 
+// Every device-level intercept starts with a device lookup, so it must not take a lock: devices
+// live in a small open-addressed table of atomics. Entries change only in vkCreateDevice and
+// vkDestroyDevice (under the mutex); a lookup of a live device never races with its own entry
+// (vkDestroyDevice is externally synchronised with every other use of the device), and other
+// devices' entries only ever change from empty/tombstone to a value or back.
+constexpr std::size_t kDeviceSlots = 256;  // power of two; more live devices fall back to the map
+void* const kTombstone = reinterpret_cast<void*>(~std::uintptr_t(0));
+
+struct DeviceSlot {
+    std::atomic<void*> key{nullptr};
+    std::atomic<DeviceData*> data{nullptr};
+};
+
 struct Maps {
     std::shared_mutex mutex;
     std::unordered_map<DispatchKey, InstancePtr> instances;
     std::unordered_map<DispatchKey, DevicePtr> devices;
+    std::array<DeviceSlot, kDeviceSlots> deviceSlots;
 };
+
+std::size_t SlotHash(const void* key) {
+    auto v = reinterpret_cast<std::uintptr_t>(key);
+    v ^= v >> 17;
+    v *= 0x9E3779B97F4A7C15ull;
+    return static_cast<std::size_t>(v >> 40) & (kDeviceSlots - 1);
+}
+
+// Caller holds the exclusive lock.
+void PublishDeviceSlot(Maps& m, DispatchKey key, DeviceData* data) {
+    for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
+        void* k = m.deviceSlots[h].key.load(std::memory_order_relaxed);
+        if (k == nullptr || k == kTombstone) {
+            m.deviceSlots[h].data.store(data, std::memory_order_relaxed);
+            m.deviceSlots[h].key.store(key, std::memory_order_release);
+            return;
+        }
+    }
+    // Table full: lookups of this device take the locked map path.
+}
+
+void RetractDeviceSlot(Maps& m, DispatchKey key) {
+    for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
+        void* k = m.deviceSlots[h].key.load(std::memory_order_relaxed);
+        if (k == nullptr) return;
+        if (k == key) {
+            m.deviceSlots[h].data.store(nullptr, std::memory_order_relaxed);
+            m.deviceSlots[h].key.store(kTombstone, std::memory_order_release);
+            return;
+        }
+    }
+}
 
 // The loader dlcloses the layer when the last instance is destroyed and may load it again later:
 // the maps are empty by then, so an ordinary static is safe.
@@ -88,6 +135,12 @@ InstanceData* GetInstanceDataForPhysicalDevice(VkPhysicalDevice physicalDevice) 
 
 DeviceData* GetDeviceData(const void* dispatchable) {
     Maps& m = GetMaps();
+    const DispatchKey key = GetDispatchKey(dispatchable);
+    for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
+        void* k = m.deviceSlots[h].key.load(std::memory_order_acquire);
+        if (k == key) return m.deviceSlots[h].data.load(std::memory_order_relaxed);
+        if (k == nullptr) break;
+    }
     std::shared_lock lock(m.mutex);
     auto it = m.devices.find(GetDispatchKey(dispatchable));
     return it == m.devices.end() ? nullptr : it->second.get();
@@ -112,6 +165,7 @@ InstancePtr TakeInstanceData(DispatchKey key) {
 void StoreDeviceData(DispatchKey key, DevicePtr data) {
     Maps& m = GetMaps();
     std::unique_lock lock(m.mutex);
+    PublishDeviceSlot(m, key, data.get());
     m.devices[key] = std::move(data);
 }
 
@@ -120,6 +174,7 @@ DevicePtr TakeDeviceData(DispatchKey key) {
     std::unique_lock lock(m.mutex);
     auto it = m.devices.find(key);
     if (it == m.devices.end()) return nullptr;
+    RetractDeviceSlot(m, key);
     auto data = std::move(it->second);
     m.devices.erase(it);
     return data;
