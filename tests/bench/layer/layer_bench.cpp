@@ -66,6 +66,7 @@ struct Options {
     bool fallback = true;
     double slowAllocUs = 50.0;
     double driverBudgetS = 8.0;
+    std::uint32_t usageCount = 10000;  // --usage-count: objects of the memory-usage measurement (0: skip it)
     std::string layerPath;
 };
 
@@ -533,7 +534,9 @@ void Usage() {
         "  --check              tiny run for ctest (count 200, reps 1); exit 1 on any failure\n"
         "  --slow-alloc-us US   driver allocate slower than this: fewer driver objects (default 50)\n"
         "  --driver-budget-s S  time aimed at per memory class in that case (default 8)\n"
-        "  --no-fallback        always run --count objects in the driver configuration\n");
+        "  --no-fallback        always run --count objects in the driver configuration\n"
+        "  --usage-count N      memory actually used for N x 4 KiB objects, from VK_EXT_memory_budget\n"
+        "                       heapUsage (default 10000; 0 skips it)\n");
 }
 
 bool ParseArgs(int argc, char** argv, Options& opt) {
@@ -576,6 +579,8 @@ bool ParseArgs(int argc, char** argv, Options& opt) {
             opt.driverBudgetS = number(0);
         } else if (a == "--no-fallback") {
             opt.fallback = false;
+        } else if (a == "--usage-count") {
+            opt.usageCount = static_cast<std::uint32_t>(number(0));
         } else if (a == "--help" || a == "-h") {
             Usage();
             std::exit(0);
@@ -600,6 +605,42 @@ std::string Fixed(double v, int decimals) {
 }
 
 }  // namespace
+
+// Memory the driver really uses for `count` 4 KiB objects of memory type `type`: heapUsage from
+// VK_EXT_memory_budget before and after (objects held live in between). Returns false where the
+// device lacks the extension.
+bool MeasureUsage(Device& d, std::uint32_t type, std::uint32_t count, VkDeviceSize* usedBytes) {
+    std::uint32_t n = 0;
+    vkEnumerateDeviceExtensionProperties(d.physicalDevice, nullptr, &n, nullptr);
+    std::vector<VkExtensionProperties> exts(n);
+    vkEnumerateDeviceExtensionProperties(d.physicalDevice, nullptr, &n, exts.data());
+    bool budget = false;
+    for (const auto& e : exts) budget |= std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0;
+    if (!budget) return false;
+    const std::uint32_t heap = d.memory.memoryTypes[type].heapIndex;
+    auto heapUsage = [&]() {
+        VkPhysicalDeviceMemoryBudgetPropertiesEXT b{};
+        b.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT;
+        VkPhysicalDeviceMemoryProperties2 p{};
+        p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2;
+        p.pNext = &b;
+        vkGetPhysicalDeviceMemoryProperties2(d.physicalDevice, &p);
+        return b.heapUsage[heap];
+    };
+    const VkDeviceSize before = heapUsage();
+    std::vector<VkDeviceMemory> objects(count);
+    for (auto& m : objects) {
+        VkMemoryAllocateInfo info{};
+        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+        info.allocationSize = 4096;
+        info.memoryTypeIndex = type;
+        VK_CHECK(d.allocate(d.device, &info, nullptr, &m));
+    }
+    const VkDeviceSize after = heapUsage();
+    for (auto m : objects) d.free(d.device, m, nullptr);
+    *usedBytes = after > before ? after - before : 0;
+    return true;
+}
 
 int main(int argc, char** argv) {
     Options opt;
@@ -687,6 +728,14 @@ int main(int argc, char** argv) {
                             types[1][ci], types[0][ci]);
             }
 
+            // First, on a device that has no memory yet, so blocks kept from the timed phases
+            // do not hide what these objects cost.
+            VkDeviceSize used = 0;
+            if (opt.usageCount && !opt.check && MeasureUsage(d, type, opt.usageCount, &used)) {
+                const double asked = 4096.0 * opt.usageCount;
+                std::printf("usage class=%s config=%s objects %u x 4096 B asked %.1f MiB heapUsage +%.1f MiB ratio %.2f\n",
+                            c.name, configName, opt.usageCount, asked / 1048576.0, used / 1048576.0, used / asked);
+            }
             std::uint32_t n = opt.count;
             const std::uint32_t limit = d.props.limits.maxMemoryAllocationCount;
             if (limit > 64 && n > limit - 64) {
@@ -726,6 +775,7 @@ int main(int argc, char** argv) {
             results[config][ci] = RunClass(d, ci, type, sizes, n, opt.reps);
             std::printf("ran class=%s config=%s count %u reps %u seconds %.2f\n", c.name, configName, n, opt.reps,
                         MicrosSince(t0) / 1e6);
+
         }
         d.Destroy();
     }
