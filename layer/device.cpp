@@ -146,6 +146,18 @@ VkResult CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo*
     inst->dispatch.GetPhysicalDeviceMemoryProperties(physicalDevice, &data->memoryProperties);
     data->bufferDeviceAddress = BufferDeviceAddressEnabled(pCreateInfo);
     data->memoryPriority = data->HasExtension(VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME);
+    {
+        // The budget query is a physical-device query: it needs the extension supported, not enabled.
+        std::uint32_t count = 0;
+        inst->dispatch.EnumerateDeviceExtensionProperties(physicalDevice, nullptr, &count, nullptr);
+        std::vector<VkExtensionProperties> exts(count);
+        inst->dispatch.EnumerateDeviceExtensionProperties(physicalDevice, nullptr, &count, exts.data());
+        for (const auto& e : exts) {
+            if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) data->memoryBudget = true;
+        }
+        data->memoryBudget = data->memoryBudget && inst->dispatch.GetPhysicalDeviceMemoryProperties2 &&
+                             inst->apiVersion >= VK_API_VERSION_1_1;
+    }
     data->memory = std::make_unique<MemoryManager>(*data);
 
     inst->reporter->Report(Severity::kDebug, "VMA-device", "device created");

@@ -78,6 +78,7 @@ struct DeviceData {
     std::unordered_set<std::string> enabledExtensions;
     bool bufferDeviceAddress = false;  // feature enabled at device creation
     bool memoryPriority = false;       // VK_EXT_memory_priority enabled
+    bool memoryBudget = false;         // the physical device supports VK_EXT_memory_budget
     VkPhysicalDeviceMemoryProperties memoryProperties{};
     VkPhysicalDeviceLimits limits{};
     HostAllocator allocator;

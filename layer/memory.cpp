@@ -102,10 +102,7 @@ public:
     }
 
     bool GetBudget(core::Size* usage, core::Size* budget) override {
-        // Without VK_EXT_memory_budget, VMA's heuristic: usage = our blocks, budget = 80 % of the heap.
-        *usage = device_.counters.driverBytes[heap_].load();
-        *budget = device_.memoryProperties.memoryHeaps[heap_].size / 10 * 8;
-        return true;
+        return device_.memory->GetHeapBudget(heap_, usage, budget);
     }
 
     std::uint32_t memoryType() const { return memoryType_; }
@@ -124,6 +121,44 @@ public:
 };
 
 // ---------------------------------------------------------------------------------------------
+
+bool MemoryManager::GetHeapBudget(std::uint32_t heap, VkDeviceSize* usage, VkDeviceSize* budget) {
+    const VkDeviceSize heapSize = device_.memoryProperties.memoryHeaps[heap].size;
+    const VkDeviceSize ours = device_.counters.driverBytes[heap].load(std::memory_order_relaxed);
+    if (!device_.memoryBudget) {
+        // VMA's heuristic without VK_EXT_memory_budget: usage = our blocks, budget = 80 % of the heap.
+        *usage = ours;
+        *budget = heapSize / 10 * 8;
+        return true;
+    }
+    // VMA's scheme: fetch the driver's figures every 30 operations, and in between move the usage
+    // by what our own driver objects changed since the fetch.
+    if (budgetOperations_.fetch_add(1, std::memory_order_relaxed) % 30 == 0) {
+        std::lock_guard<std::mutex> lock(budgetMutex_);
+        VkPhysicalDeviceMemoryBudgetPropertiesEXT b{};
+        b.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT;
+        VkPhysicalDeviceMemoryProperties2 p{};
+        p.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2;
+        p.pNext = &b;
+        device_.instance->dispatch.GetPhysicalDeviceMemoryProperties2(device_.physicalDevice, &p);
+        for (std::uint32_t h = 0; h < device_.memoryProperties.memoryHeapCount; ++h) {
+            // Driver sanitising as VMA does: a budget of 0 means 80 % of the heap; never above the heap.
+            const VkDeviceSize size = device_.memoryProperties.memoryHeaps[h].size;
+            fetchedUsage_[h].store(b.heapUsage[h], std::memory_order_relaxed);
+            fetchedBudget_[h].store(b.heapBudget[h] == 0 ? size / 10 * 8 : std::min(b.heapBudget[h], size),
+                                    std::memory_order_relaxed);
+            fetchedOurs_[h].store(device_.counters.driverBytes[h].load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+        }
+    }
+    const std::int64_t delta = static_cast<std::int64_t>(ours) -
+                               static_cast<std::int64_t>(fetchedOurs_[heap].load(std::memory_order_relaxed));
+    const std::int64_t u = static_cast<std::int64_t>(fetchedUsage_[heap].load(std::memory_order_relaxed)) + delta;
+    *usage = u > 0 ? static_cast<VkDeviceSize>(u) : ours;
+    *budget = fetchedBudget_[heap].load(std::memory_order_relaxed);
+    if (*budget == 0) *budget = heapSize / 10 * 8;  // not fetched yet by any thread
+    return true;
+}
 
 AllocateInfoSummary SummarizeAllocateInfo(const VkMemoryAllocateInfo& info) {
     AllocateInfoSummary s;

@@ -105,6 +105,8 @@ public:
     void Shutdown();
 
     VkDeviceSize SliceAlignment(std::uint32_t memoryType) const;
+    // Usage and budget of a heap as VMA computes them (VK_EXT_memory_budget when the device has it).
+    bool GetHeapBudget(std::uint32_t heap, VkDeviceSize* usage, VkDeviceSize* budget);
     std::uint64_t LiveObjectCount() const { return liveObjects_.load(std::memory_order_relaxed); }
     void ForEachPool(const std::function<void(std::uint32_t memoryType, const core::Pool&)>& visit) const;
 
@@ -146,6 +148,9 @@ private:
     std::vector<std::unique_ptr<PoolState>> poolStorage_;
 
     std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_TYPES> observedAlignment_{};
+    std::mutex budgetMutex_;
+    std::atomic<std::uint64_t> budgetOperations_{0};
+    std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_HEAPS> fetchedUsage_{}, fetchedBudget_{}, fetchedOurs_{};
     std::mutex requirementsMutex_;
     std::atomic<std::uint64_t> forgetEpoch_{0};  // bumped whenever a resource is destroyed
     std::unordered_map<std::uint64_t, VkMemoryRequirements> requirements_[2];  // [0] buffers, [1] images
