@@ -547,44 +547,73 @@ TEST_F(LayerTest, CommitmentOnlyOnLazilyAllocatedTypes) {
 TEST_F(LayerTest, ThreadsAllocateMapBindFreeConcurrently) {
     Context ctx;
     ASSERT_EQ(ctx.Create(), VK_SUCCESS);
-    const std::uint32_t host = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
     const int kThreads = 8;
     const int kOps = std::getenv("VMA_TEST_THREAD_OPS") ? std::atoi(std::getenv("VMA_TEST_THREAD_OPS")) : 100000;
+    // Each thread keeps one 256 B buffer per live allocation and binds it at a random aligned
+    // offset, so binds from all threads land in shared blocks at the same time.
+    VkBufferCreateInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    bi.size = 256;
+    bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    VkBuffer probe;
+    ASSERT_EQ(vkCreateBuffer(ctx.device, &bi, nullptr, &probe), VK_SUCCESS);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(ctx.device, probe, &req);
+    vkDestroyBuffer(ctx.device, probe, nullptr);
+    const std::uint32_t host = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, req.memoryTypeBits);
+    ASSERT_NE(host, UINT32_MAX);
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             std::mt19937 rng(t + 1);
-            std::vector<std::pair<VkDeviceMemory, std::uint32_t>> live;
+            struct Live {
+                VkDeviceMemory memory;
+                VkBuffer buffer;
+                VkDeviceSize offset;
+                std::uint32_t tag;
+            };
+            std::vector<Live> live;
+            auto release = [&](const Live& l) {
+                void* p = nullptr;
+                if (vkMapMemory(ctx.device, l.memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS ||
+                    *reinterpret_cast<std::uint32_t*>(static_cast<char*>(p) + l.offset) != l.tag) {
+                    ++failures;
+                }
+                vkDestroyBuffer(ctx.device, l.buffer, nullptr);
+                vkFreeMemory(ctx.device, l.memory, nullptr);  // freed while mapped
+            };
             for (int op = 0; op < kOps; ++op) {
                 if (live.size() > 64 || (!live.empty() && rng() % 2)) {
-                    auto [memory, tag] = live.back();
+                    release(live.back());
                     live.pop_back();
-                    void* p = nullptr;
-                    if (vkMapMemory(ctx.device, memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS ||
-                        *static_cast<std::uint32_t*>(p) != tag) {
-                        ++failures;
-                    }
-                    vkFreeMemory(ctx.device, memory, nullptr);  // freed while mapped
-                } else {
-                    VkMemoryAllocateInfo info{};
-                    info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-                    info.allocationSize = 64 + rng() % 4096;
-                    info.memoryTypeIndex = host;
-                    VkDeviceMemory memory;
-                    if (vkAllocateMemory(ctx.device, &info, nullptr, &memory) != VK_SUCCESS) {
-                        ++failures;
-                        continue;
-                    }
-                    void* p = nullptr;
-                    const std::uint32_t tag = (t << 24) | op;
-                    if (vkMapMemory(ctx.device, memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS) ++failures;
-                    else *static_cast<std::uint32_t*>(p) = tag;
-                    vkUnmapMemory(ctx.device, memory);
-                    live.emplace_back(memory, tag);
+                    continue;
                 }
+                VkMemoryAllocateInfo info{};
+                info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+                info.allocationSize = 512 + rng() % 4096;
+                info.memoryTypeIndex = host;
+                Live l{};
+                if (vkAllocateMemory(ctx.device, &info, nullptr, &l.memory) != VK_SUCCESS) {
+                    ++failures;
+                    continue;
+                }
+                if (vkCreateBuffer(ctx.device, &bi, nullptr, &l.buffer) != VK_SUCCESS) ++failures;
+                VkMemoryRequirements r{};
+                vkGetBufferMemoryRequirements(ctx.device, l.buffer, &r);
+                l.offset = (rng() % ((info.allocationSize - r.size) / r.alignment + 1)) * r.alignment;
+                if (vkBindBufferMemory(ctx.device, l.buffer, l.memory, l.offset) != VK_SUCCESS) ++failures;
+                void* p = nullptr;
+                l.tag = (static_cast<std::uint32_t>(t) << 24) | static_cast<std::uint32_t>(op & 0xFFFFFF);
+                if (vkMapMemory(ctx.device, l.memory, 0, VK_WHOLE_SIZE, 0, &p) != VK_SUCCESS) {
+                    ++failures;
+                } else {
+                    *reinterpret_cast<std::uint32_t*>(static_cast<char*>(p) + l.offset) = l.tag;
+                    vkUnmapMemory(ctx.device, l.memory);
+                }
+                live.push_back(l);
             }
-            for (auto [memory, tag] : live) vkFreeMemory(ctx.device, memory, nullptr);
+            for (const auto& l : live) release(l);
         });
     }
     for (auto& th : threads) th.join();
