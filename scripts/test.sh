@@ -4,6 +4,7 @@
 # shim tests) and a short libFuzzer run of the core in a clang build.
 #   scripts/test.sh            # RelWithDebInfo build in ./build, fuzz build in ./build-fuzz
 #   scripts/test.sh --asan     # the same suite under AddressSanitizer + UBSan in ./build-asan
+#   scripts/test.sh --tsan     # the multi-threaded tests under ThreadSanitizer in ./build-tsan
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=deps.sh
@@ -32,6 +33,15 @@ if [ "${1:-}" = "--asan" ]; then
   # Python runs the apps here: app_runner.py hands VMA_ASAN_PRELOAD to the apps only.
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "^layer[.]app[.]" || status=1
   exit $status
+fi
+
+if [ "${1:-}" = "--tsan" ]; then
+  build="$root/build-tsan"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMA_SANITIZE=thread -DVMA_BUILD_BENCHMARKS=OFF
+  cmake --build "$build" -j"$jobs"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "Thread|Concurrent"
+  exit 0
 fi
 
 build="$root/build"
