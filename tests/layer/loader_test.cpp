@@ -264,36 +264,16 @@ TEST_F(LayerTest, BindOneAndTwoWithCopyThroughTheQueue) {
     for (VkDeviceSize i = 0; i < kSize; ++i) static_cast<std::uint8_t*>(p)[i] = static_cast<std::uint8_t>(i * 7 + 3);
     vkUnmapMemory(ctx.device, srcMemory);
 
-    VkCommandPoolCreateInfo pi{};
-    pi.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-    pi.queueFamilyIndex = ctx.queueFamily;
-    VkCommandPool pool;
-    ASSERT_EQ(vkCreateCommandPool(ctx.device, &pi, nullptr, &pool), VK_SUCCESS);
-    VkCommandBufferAllocateInfo ai{};
-    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-    ai.commandPool = pool;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    ASSERT_EQ(vkAllocateCommandBuffers(ctx.device, &ai, &cb), VK_SUCCESS);
-    VkCommandBufferBeginInfo begin{};
-    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-    vkBeginCommandBuffer(cb, &begin);
-    VkBufferCopy region{0, 0, kSize};
-    vkCmdCopyBuffer(cb, src, dst, 1, &region);
-    vkEndCommandBuffer(cb);
-    VkSubmitInfo submit{};
-    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    submit.commandBufferCount = 1;
-    submit.pCommandBuffers = &cb;
-    ASSERT_EQ(vkQueueSubmit(ctx.queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(ctx.queue), VK_SUCCESS);
+    ASSERT_EQ(ctx.SubmitAndWait([&](VkCommandBuffer cb) {
+                  VkBufferCopy region{0, 0, kSize};
+                  vkCmdCopyBuffer(cb, src, dst, 1, &region);
+              }),
+              VK_SUCCESS);
     ASSERT_EQ(vkMapMemory(ctx.device, dstMemory, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
     for (VkDeviceSize i = 0; i < kSize; ++i) {
         ASSERT_EQ(static_cast<std::uint8_t*>(p)[i], static_cast<std::uint8_t>(i * 7 + 3)) << "byte " << i;
     }
     vkUnmapMemory(ctx.device, dstMemory);
-    vkDestroyCommandPool(ctx.device, pool, nullptr);
     vkDestroyBuffer(ctx.device, src, nullptr);
     vkDestroyBuffer(ctx.device, dst, nullptr);
     for (auto m : {padding, srcMemory, dstMemory}) vkFreeMemory(ctx.device, m, nullptr);
@@ -483,43 +463,23 @@ TEST_F(LayerTest, SparseBindThroughVirtualHandles) {
     ASSERT_EQ(vkMapMemory(ctx.device, hostMemory[0], 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
     for (VkDeviceSize i = 0; i < bi.size / 4; ++i) static_cast<std::uint32_t*>(p)[i] = static_cast<std::uint32_t>(i * 2654435761u);
     vkUnmapMemory(ctx.device, hostMemory[0]);
-    VkCommandPoolCreateInfo pi{};
-    pi.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-    pi.queueFamilyIndex = ctx.queueFamily;
-    VkCommandPool pool;
-    ASSERT_EQ(vkCreateCommandPool(ctx.device, &pi, nullptr, &pool), VK_SUCCESS);
-    VkCommandBufferAllocateInfo ai{};
-    ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-    ai.commandPool = pool;
-    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = 1;
-    VkCommandBuffer cb;
-    ASSERT_EQ(vkAllocateCommandBuffers(ctx.device, &ai, &cb), VK_SUCCESS);
-    VkCommandBufferBeginInfo begin{};
-    begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-    vkBeginCommandBuffer(cb, &begin);
-    VkBufferCopy region{0, 0, bi.size};
-    vkCmdCopyBuffer(cb, host[0], sparse, 1, &region);
-    VkMemoryBarrier barrier{};
-    barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-    barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    barrier.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
-    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &barrier, 0,
-                         nullptr, 0, nullptr);
-    vkCmdCopyBuffer(cb, sparse, host[1], 1, &region);
-    vkEndCommandBuffer(cb);
-    VkSubmitInfo submit{};
-    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-    submit.commandBufferCount = 1;
-    submit.pCommandBuffers = &cb;
-    ASSERT_EQ(vkQueueSubmit(ctx.queue, 1, &submit, VK_NULL_HANDLE), VK_SUCCESS);
-    ASSERT_EQ(vkQueueWaitIdle(ctx.queue), VK_SUCCESS);
+    ASSERT_EQ(ctx.SubmitAndWait([&](VkCommandBuffer cb) {
+                  VkBufferCopy region{0, 0, bi.size};
+                  vkCmdCopyBuffer(cb, host[0], sparse, 1, &region);
+                  VkMemoryBarrier barrier{};
+                  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+                  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+                  barrier.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
+                  vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
+                                       &barrier, 0, nullptr, 0, nullptr);
+                  vkCmdCopyBuffer(cb, sparse, host[1], 1, &region);
+              }),
+              VK_SUCCESS);
     ASSERT_EQ(vkMapMemory(ctx.device, hostMemory[1], 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
     for (VkDeviceSize i = 0; i < bi.size / 4; ++i) {
         ASSERT_EQ(static_cast<std::uint32_t*>(p)[i], static_cast<std::uint32_t>(i * 2654435761u)) << "word " << i;
     }
     vkUnmapMemory(ctx.device, hostMemory[1]);
-    vkDestroyCommandPool(ctx.device, pool, nullptr);
     vkDestroyBuffer(ctx.device, sparse, nullptr);
     for (auto b : host) vkDestroyBuffer(ctx.device, b, nullptr);
     for (auto m : {filler, halves[0], halves[1], hostMemory[0], hostMemory[1]}) vkFreeMemory(ctx.device, m, nullptr);

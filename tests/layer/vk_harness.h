@@ -133,6 +133,40 @@ struct Context {
         return VK_SUCCESS;
     }
 
+    // Records commands into a one-time command buffer, submits it and waits for the queue.
+    template <typename Record>
+    VkResult SubmitAndWait(Record record) {
+        VkCommandPoolCreateInfo pi{};
+        pi.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+        pi.queueFamilyIndex = queueFamily;
+        VkCommandPool pool;
+        VkResult r = vkCreateCommandPool(device, &pi, nullptr, &pool);
+        if (r != VK_SUCCESS) return r;
+        VkCommandBufferAllocateInfo ai{};
+        ai.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+        ai.commandPool = pool;
+        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        ai.commandBufferCount = 1;
+        VkCommandBuffer cb;
+        r = vkAllocateCommandBuffers(device, &ai, &cb);
+        if (r == VK_SUCCESS) {
+            VkCommandBufferBeginInfo begin{};
+            begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+            begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+            vkBeginCommandBuffer(cb, &begin);
+            record(cb);
+            vkEndCommandBuffer(cb);
+            VkSubmitInfo submit{};
+            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+            submit.commandBufferCount = 1;
+            submit.pCommandBuffers = &cb;
+            r = vkQueueSubmit(queue, 1, &submit, VK_NULL_HANDLE);
+            if (r == VK_SUCCESS) r = vkQueueWaitIdle(queue);
+        }
+        vkDestroyCommandPool(device, pool, nullptr);
+        return r;
+    }
+
     void Destroy() {
         if (device) vkDestroyDevice(device, nullptr);
         device = VK_NULL_HANDLE;
