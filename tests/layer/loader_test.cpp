@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "settings.h"  // VK_EXT_layer_settings, declared locally for the 1.3.239 headers
+#include "vk_local.h"  // VK_KHR_map_memory2, likewise
 #include "vk_harness.h"
 
 using vma::layer::VkLayerSettingEXT;
@@ -502,6 +503,92 @@ TEST_F(LayerTest, CommitmentOnlyOnLazilyAllocatedTypes) {
     EXPECT_LE(committed, 65536u);
     EXPECT_FALSE(ctx.SawMessage("VMA-")) << ctx.AllMessages();
     vkFreeMemory(ctx.device, memory, nullptr);
+}
+
+// Creates a context with `extensions` enabled if the driver (through the layer) offers them.
+// Returns false, with the reason in *why, when it does not.
+bool CreateWithExtensions(Context& ctx, const std::vector<const char*>& extensions, std::string* why) {
+    Context probe;
+    if (probe.Create() != VK_SUCCESS) {
+        *why = "no device";
+        return false;
+    }
+    for (const char* extension : extensions) {
+        if (!Context::Supports(probe.physicalDevice, extension)) {
+            *why = std::string(extension) + " is not offered by this driver (lavapipe 22.3 lacks it); covered on "
+                   "the GPU machine (scripts/gpu-check.sh)";
+            return false;
+        }
+    }
+    probe.Destroy();
+    return ctx.Create(nullptr, VK_API_VERSION_1_3, extensions) == VK_SUCCESS;
+}
+
+TEST_F(LayerTest, MapMemory2ThroughVirtualHandles) {
+    Context ctx;
+    std::string why;
+    if (!CreateWithExtensions(ctx, {"VK_KHR_map_memory2"}, &why)) GTEST_SKIP() << why;
+    auto map2 = reinterpret_cast<PFN_vkMapMemory2KHR>(vkGetDeviceProcAddr(ctx.device, "vkMapMemory2KHR"));
+    auto unmap2 = reinterpret_cast<PFN_vkUnmapMemory2KHR>(vkGetDeviceProcAddr(ctx.device, "vkUnmapMemory2KHR"));
+    ASSERT_NE(map2, nullptr);
+    ASSERT_NE(unmap2, nullptr);
+    const std::uint32_t host = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    VkDeviceMemory a = Allocate(ctx, 3000, host);
+    VkDeviceMemory b = Allocate(ctx, 3000, host);
+    VkMemoryMapInfoKHR info{};
+    info.sType = VK_STRUCTURE_TYPE_MEMORY_MAP_INFO_KHR;
+    info.memory = b;
+    info.offset = 64;
+    info.size = VK_WHOLE_SIZE;
+    void* p = nullptr;
+    ASSERT_EQ(map2(ctx.device, &info, &p), VK_SUCCESS);
+    std::memset(p, 0x3C, 3000 - 64);
+    VkMemoryUnmapInfoKHR unmap{};
+    unmap.sType = VK_STRUCTURE_TYPE_MEMORY_UNMAP_INFO_KHR;
+    unmap.memory = b;
+    ASSERT_EQ(unmap2(ctx.device, &unmap), VK_SUCCESS);
+    EXPECT_EQ(unmap2(ctx.device, &unmap), VK_ERROR_MEMORY_MAP_FAILED);  // not mapped any more: reported
+    EXPECT_TRUE(ctx.SawMessage("VMA-unmap-not-mapped"));
+    ASSERT_EQ(vkMapMemory(ctx.device, b, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    for (int i = 64; i < 3000; ++i) ASSERT_EQ(static_cast<std::uint8_t*>(p)[i], 0x3C) << "byte " << i;
+    vkFreeMemory(ctx.device, a, nullptr);
+    vkFreeMemory(ctx.device, b, nullptr);
+}
+
+TEST_F(LayerTest, MemoryPriorityOnSlicesAndOwnMemory) {
+    Context ctx;
+    std::string why;
+    // vkSetDeviceMemoryPriorityEXT needs the pageableDeviceLocalMemory feature, which needs memory priority.
+    VkPhysicalDevicePageableDeviceLocalMemoryFeaturesEXT pageable{};
+    pageable.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PAGEABLE_DEVICE_LOCAL_MEMORY_FEATURES_EXT;
+    pageable.pageableDeviceLocalMemory = VK_TRUE;
+    ctx.deviceNext = &pageable;
+    if (!CreateWithExtensions(ctx, {"VK_EXT_memory_priority", "VK_EXT_pageable_device_local_memory"}, &why)) {
+        GTEST_SKIP() << why;
+    }
+    auto setPriority = reinterpret_cast<PFN_vkSetDeviceMemoryPriorityEXT>(
+        vkGetDeviceProcAddr(ctx.device, "vkSetDeviceMemoryPriorityEXT"));
+    ASSERT_NE(setPriority, nullptr);
+    const std::uint32_t local = ctx.FindType(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    VkDeviceMemory pooled = Allocate(ctx, 4096, local);
+    VkMemoryDedicatedAllocateInfo dedicated{};  // a dedicated allocation is never pooled
+    dedicated.sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO;
+    VkBufferCreateInfo bi{};
+    bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    bi.size = 4096;
+    bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    ASSERT_EQ(vkCreateBuffer(ctx.device, &bi, nullptr, &dedicated.buffer), VK_SUCCESS);
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(ctx.device, dedicated.buffer, &req);
+    VkDeviceMemory own = Allocate(ctx, req.size, ctx.FindType(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, req.memoryTypeBits),
+                                  &dedicated);
+    ASSERT_EQ(vkBindBufferMemory(ctx.device, dedicated.buffer, own, 0), VK_SUCCESS);
+    setPriority(ctx.device, pooled, 1.0f);  // recorded, not applied to the shared block
+    setPriority(ctx.device, own, 0.25f);    // reaches the driver with the real handle
+    EXPECT_FALSE(ctx.SawMessage("VMA-")) << ctx.AllMessages();
+    vkDestroyBuffer(ctx.device, dedicated.buffer, nullptr);
+    vkFreeMemory(ctx.device, pooled, nullptr);
+    vkFreeMemory(ctx.device, own, nullptr);
 }
 
 TEST_F(LayerTest, ThreadsAllocateMapBindFreeConcurrently) {

@@ -42,6 +42,7 @@ struct Context {
     std::mutex mutex;
     std::vector<Message> messages;
     bool enableSparseBinding = false;  // set before Create(): enables the feature if the device has it
+    void* deviceNext = nullptr;        // set before Create(): chained to VkDeviceCreateInfo (feature structs)
 
     static VKAPI_ATTR VkBool32 VKAPI_CALL Callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                    VkDebugUtilsMessageTypeFlagsEXT,
@@ -115,6 +116,7 @@ struct Context {
         VkPhysicalDeviceVulkan13Features f13{};
         f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
         f13.privateData = VK_TRUE;
+        f13.pNext = deviceNext;
         VkPhysicalDeviceFeatures supported{};
         vkGetPhysicalDeviceFeatures(physicalDevice, &supported);
         VkPhysicalDeviceFeatures enabled{};
@@ -122,7 +124,7 @@ struct Context {
         VkDeviceCreateInfo di{};
         di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
         di.pEnabledFeatures = &enabled;
-        di.pNext = apiVersion >= VK_API_VERSION_1_3 ? &f13 : nullptr;
+        di.pNext = apiVersion >= VK_API_VERSION_1_3 ? static_cast<void*>(&f13) : deviceNext;
         di.queueCreateInfoCount = 1;
         di.pQueueCreateInfos = &qi;
         di.enabledExtensionCount = static_cast<std::uint32_t>(deviceExtensions.size());
@@ -187,6 +189,19 @@ struct Context {
             if ((bits & (1u << i)) && (memoryProperties.memoryTypes[i].propertyFlags & flags) == flags) return i;
         }
         return UINT32_MAX;
+    }
+
+    // Whether the physical device (as the layer shows it) offers a device extension. Call between
+    // instance and device creation, or after Create().
+    static bool Supports(VkPhysicalDevice physicalDevice, const char* extension) {
+        std::uint32_t n = 0;
+        vkEnumerateDeviceExtensionProperties(physicalDevice, nullptr, &n, nullptr);
+        std::vector<VkExtensionProperties> exts(n);
+        vkEnumerateDeviceExtensionProperties(physicalDevice, nullptr, &n, exts.data());
+        for (const auto& e : exts) {
+            if (std::string(e.extensionName) == extension) return true;
+        }
+        return false;
     }
 
     bool SawMessage(const std::string& idOrText) {
