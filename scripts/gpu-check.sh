@@ -42,6 +42,9 @@ for app in "app_buffers" "app_images" "app_compute" "app_stress 3000 --rounds 2"
   done
 done
 
+echo "== compat programs that need no window"
+python3 "$(dirname "$0")/../tests/compat/compat_runner.py" --layer-dir "$build" --program vulkaninfo || status=1
+
 if [ -x "$build/tests/bench/layer/vma_layer_bench" ]; then
   echo "== layer benchmark"
   # shellcheck disable=SC2086  # VMA_BENCH_ARGS: extra options, split on spaces
