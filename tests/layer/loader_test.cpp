@@ -2,6 +2,7 @@
 // queries as the rules say, applies settings from every source, and translates every carrier of
 // VkDeviceMemory that lavapipe supports.
 #include <gtest/gtest.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -589,6 +590,101 @@ TEST_F(LayerTest, MemoryPriorityOnSlicesAndOwnMemory) {
     vkDestroyBuffer(ctx.device, dedicated.buffer, nullptr);
     vkFreeMemory(ctx.device, pooled, nullptr);
     vkFreeMemory(ctx.device, own, nullptr);
+}
+
+// LLP_LAYER_14: the layer's own host memory (its per-device records, the slot table behind the
+// virtual handles) comes from the app's allocator when the app gives one.
+struct CountingAllocator {
+    std::atomic<std::uint64_t> allocations{0};
+    std::atomic<std::uint64_t> fromLayer{0};  // calls made from inside libVkLayer_vma.so
+    std::atomic<std::int64_t> live{0};
+    static void* Allocate(void* user, size_t size, size_t alignment, VkSystemAllocationScope) {
+        auto* self = static_cast<CountingAllocator*>(user);
+        self->allocations++;
+        self->live++;
+        Dl_info info{};
+        if (dladdr(__builtin_return_address(0), &info) && info.dli_fname &&
+            std::strstr(info.dli_fname, "libVkLayer_vma.so")) {
+            self->fromLayer++;
+        }
+        return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+    }
+    static void* Reallocate(void* user, void* original, size_t size, size_t alignment, VkSystemAllocationScope) {
+        auto* self = static_cast<CountingAllocator*>(user);
+        if (!original) self->live++;
+        self->allocations++;
+        void* p = std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+        if (original) {
+            std::memcpy(p, original, size);  // test-only: callers here never shrink
+            std::free(original);
+        }
+        return p;
+    }
+    static void Free(void* user, void* memory) {
+        if (!memory) return;
+        static_cast<CountingAllocator*>(user)->live--;
+        std::free(memory);
+    }
+    VkAllocationCallbacks Callbacks() {
+        VkAllocationCallbacks c{};
+        c.pUserData = this;
+        c.pfnAllocation = Allocate;
+        c.pfnReallocation = Reallocate;
+        c.pfnFree = Free;
+        return c;
+    }
+};
+
+TEST_F(LayerTest, LayerHostMemoryComesFromTheAppAllocator) {
+    auto run = [&](bool withLayer, CountingAllocator& counter) {
+        if (!withLayer) unsetenv("VK_INSTANCE_LAYERS");
+        VkAllocationCallbacks callbacks = counter.Callbacks();
+        VkApplicationInfo app{};
+        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
+        app.apiVersion = VK_API_VERSION_1_3;
+        VkInstanceCreateInfo ci{};
+        ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+        ci.pApplicationInfo = &app;
+        VkInstance instance;
+        ASSERT_EQ(vkCreateInstance(&ci, &callbacks, &instance), VK_SUCCESS);
+        std::uint32_t count = 1;
+        VkPhysicalDevice physical;
+        vkEnumeratePhysicalDevices(instance, &count, &physical);
+        const float priority = 1.f;
+        VkDeviceQueueCreateInfo qi{};
+        qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+        qi.queueCount = 1;
+        qi.pQueuePriorities = &priority;
+        VkDeviceCreateInfo di{};
+        di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+        di.queueCreateInfoCount = 1;
+        di.pQueueCreateInfos = &qi;
+        VkDevice device;
+        ASSERT_EQ(vkCreateDevice(physical, &di, &callbacks, &device), VK_SUCCESS);
+        VkPhysicalDeviceMemoryProperties props;
+        vkGetPhysicalDeviceMemoryProperties(physical, &props);
+        std::uint32_t host = 0;
+        while (!(props.memoryTypes[host].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) ++host;
+        std::vector<VkDeviceMemory> memories(5000);  // more handles than one slot chunk holds
+        for (auto& m : memories) {
+            VkMemoryAllocateInfo info{};
+            info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+            info.allocationSize = 256;
+            info.memoryTypeIndex = host;
+            ASSERT_EQ(vkAllocateMemory(device, &info, nullptr, &m), VK_SUCCESS);
+        }
+        for (auto m : memories) vkFreeMemory(device, m, nullptr);
+        vkDestroyDevice(device, &callbacks);
+        vkDestroyInstance(instance, &callbacks);
+        setenv("VK_INSTANCE_LAYERS", "VK_LAYER_VMA_suballocator", 1);
+    };
+    CountingAllocator without, with;
+    run(false, without);
+    run(true, with);
+    EXPECT_EQ(without.fromLayer.load(), 0u);
+    // Instance record, device record and two chunks of the slot table at least.
+    EXPECT_GE(with.fromLayer.load(), 4u);
+    EXPECT_EQ(with.live.load(), 0) << "memory taken from the app's allocator was not given back";
 }
 
 TEST_F(LayerTest, ThreadsAllocateMapBindFreeConcurrently) {
