@@ -171,4 +171,50 @@ VkResult QueueBindSparse(VkQueue queue, uint32_t bindInfoCount, const VkBindSpar
     return d->dispatch.QueueBindSparse(queue, bindInfoCount, infos.data(), fence);
 }
 
+// Binds that carry {memory, offset} for objects whose requirements come from their own queries
+// (ray-tracing acceleration structures, video sessions): translated after a range check against
+// the slice; `size` 0 means "unknown here".
+static bool TranslateRange(DeviceData& d, const char* caller, VkDeviceMemory& memory, VkDeviceSize& offset,
+                           VkDeviceSize size) {
+    MemoryObject* object = d.memory->Lookup(memory, caller);
+    if (!object) return false;
+    if (offset >= object->size || size > object->size - offset) {
+        d.reporter().Report(Severity::kError, "VMA-bind-invalid",
+                            std::string(caller) + ": memory range [" + std::to_string(offset) + ", +" +
+                                std::to_string(size) + ") is outside the allocation of " +
+                                std::to_string(object->size) + " bytes",
+                            VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
+        return false;
+    }
+    memory = object->real;
+    if (!FaultEnabled(Fault::kSkipBindSliceOffset)) offset += object->offset;
+    return true;
+}
+
+VkResult BindAccelerationStructureMemoryNV(VkDevice device, uint32_t count,
+                                           const VkBindAccelerationStructureMemoryInfoNV* infos) {
+    DeviceData* d = GetDeviceData(device);
+    ScratchArray<VkBindAccelerationStructureMemoryInfoNV> out(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        out[i] = infos[i];
+        if (!TranslateRange(*d, "vkBindAccelerationStructureMemoryNV", out[i].memory, out[i].memoryOffset, 0)) {
+            return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+        }
+    }
+    return d->dispatch.BindAccelerationStructureMemoryNV(device, count, out.data());
+}
+
+VkResult BindVideoSessionMemoryKHR(VkDevice device, VkVideoSessionKHR session, uint32_t count,
+                                   const VkBindVideoSessionMemoryInfoKHR* infos) {
+    DeviceData* d = GetDeviceData(device);
+    ScratchArray<VkBindVideoSessionMemoryInfoKHR> out(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        out[i] = infos[i];
+        if (!TranslateRange(*d, "vkBindVideoSessionMemoryKHR", out[i].memory, out[i].memoryOffset, out[i].memorySize)) {
+            return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+        }
+    }
+    return d->dispatch.BindVideoSessionMemoryKHR(device, session, count, out.data());
+}
+
 }  // namespace vma::layer

@@ -49,6 +49,8 @@ const FunctionMap& DeviceFunctions() {
         ADD_HOOK(UnmapMemory),
         ADD_HOOK(MapMemory2KHR),
         ADD_HOOK(UnmapMemory2KHR),
+        ADD_HOOK(MapMemory2),
+        ADD_HOOK(UnmapMemory2),
         ADD_HOOK(FlushMappedMemoryRanges),
         ADD_HOOK(InvalidateMappedMemoryRanges),
         ADD_HOOK(GetDeviceMemoryCommitment),
@@ -64,6 +66,8 @@ const FunctionMap& DeviceFunctions() {
         ADD_HOOK(BindBufferMemory2KHR),
         ADD_HOOK(BindImageMemory2KHR),
         ADD_HOOK(QueueBindSparse),
+        ADD_HOOK(BindAccelerationStructureMemoryNV),
+        ADD_HOOK(BindVideoSessionMemoryKHR),
         // properties.cpp
         ADD_HOOK(GetBufferMemoryRequirements),
         ADD_HOOK(GetImageMemoryRequirements),
@@ -75,6 +79,8 @@ const FunctionMap& DeviceFunctions() {
         ADD_HOOK(GetDeviceImageMemoryRequirements),
         ADD_HOOK(GetDeviceBufferMemoryRequirementsKHR),
         ADD_HOOK(GetDeviceImageMemoryRequirementsKHR),
+        ADD_HOOK(GetAccelerationStructureMemoryRequirementsNV),
+        ADD_HOOK(GetVideoSessionMemoryRequirementsKHR),
         ADD_HOOK(DestroyBuffer),
         ADD_HOOK(DestroyImage),
         // names.cpp

@@ -4,7 +4,7 @@
 namespace vma::layer {
 
 // True when the extension is known to this build (it is in the 1.3.239 registry the layer was
-// built against, or it is one the layer implements itself) and either carries no VkDeviceMemory
+// built against, on the reviewed list of newer ones, or one the layer implements itself) and either carries no VkDeviceMemory
 // or is translated by the layer. Unknown and untranslated ones are hidden.
 bool IsDeviceExtensionAllowed(const char* name);
 

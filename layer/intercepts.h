@@ -47,6 +47,8 @@ VkResult MapMemory(VkDevice, VkDeviceMemory, VkDeviceSize, VkDeviceSize, VkMemor
 void UnmapMemory(VkDevice, VkDeviceMemory);
 VkResult MapMemory2KHR(VkDevice, const VkMemoryMapInfoKHR*, void**);
 VkResult UnmapMemory2KHR(VkDevice, const VkMemoryUnmapInfoKHR*);
+VkResult MapMemory2(VkDevice, const VkMemoryMapInfoKHR*, void**);  // Vulkan 1.4 core names
+VkResult UnmapMemory2(VkDevice, const VkMemoryUnmapInfoKHR*);
 VkResult FlushMappedMemoryRanges(VkDevice, uint32_t, const VkMappedMemoryRange*);
 VkResult InvalidateMappedMemoryRanges(VkDevice, uint32_t, const VkMappedMemoryRange*);
 void GetDeviceMemoryCommitment(VkDevice, VkDeviceMemory, VkDeviceSize*);
@@ -62,6 +64,12 @@ VkResult BindImageMemory2(VkDevice, uint32_t, const VkBindImageMemoryInfo*);
 VkResult BindBufferMemory2KHR(VkDevice, uint32_t, const VkBindBufferMemoryInfo*);
 VkResult BindImageMemory2KHR(VkDevice, uint32_t, const VkBindImageMemoryInfo*);
 VkResult QueueBindSparse(VkQueue, uint32_t, const VkBindSparseInfo*, VkFence);
+VkResult BindAccelerationStructureMemoryNV(VkDevice, uint32_t, const VkBindAccelerationStructureMemoryInfoNV*);
+VkResult BindVideoSessionMemoryKHR(VkDevice, VkVideoSessionKHR, uint32_t, const VkBindVideoSessionMemoryInfoKHR*);
+void GetAccelerationStructureMemoryRequirementsNV(VkDevice, const VkAccelerationStructureMemoryRequirementsInfoNV*,
+                                                  VkMemoryRequirements2KHR*);
+VkResult GetVideoSessionMemoryRequirementsKHR(VkDevice, VkVideoSessionKHR, uint32_t*,
+                                              VkVideoSessionMemoryRequirementsKHR*);
 
 // names.cpp
 VkResult SetDebugUtilsObjectNameEXT(VkDevice, const VkDebugUtilsObjectNameInfoEXT*);

@@ -554,8 +554,8 @@ VkResult MemoryManager::Map(VkDeviceMemory memory, VkDeviceSize offset, VkDevice
         VkResult r;
         if (viaMap2) {
             VkMemoryMapInfoKHR info{VK_STRUCTURE_TYPE_MEMORY_MAP_INFO_KHR, pNext, flags, object->real, offset, size};
-            auto fn = reinterpret_cast<PFN_vkMapMemory2KHR>(
-                device_.dispatch.GetDeviceProcAddr(device_.device, "vkMapMemory2KHR"));
+            auto fn = reinterpret_cast<PFN_vkMapMemory2KHR>(device_.dispatch.GetDeviceProcAddr(
+                device_.device, device_.apiVersion >= VK_API_VERSION_1_4 ? "vkMapMemory2" : "vkMapMemory2KHR"));
             r = fn ? fn(device_.device, &info, ppData) : VK_ERROR_EXTENSION_NOT_PRESENT;
         } else {
             r = device_.dispatch.MapMemory(device_.device, object->real, offset, size, flags, ppData);
@@ -582,8 +582,8 @@ VkResult MemoryManager::Unmap(VkDeviceMemory memory, VkMemoryUnmapFlagsKHR flags
     if (object->pooled) return VK_SUCCESS;  // the block stays mapped for its whole life
     if (viaUnmap2) {
         VkMemoryUnmapInfoKHR info{VK_STRUCTURE_TYPE_MEMORY_UNMAP_INFO_KHR, pNext, flags, object->real};
-        auto fn = reinterpret_cast<PFN_vkUnmapMemory2KHR>(
-            device_.dispatch.GetDeviceProcAddr(device_.device, "vkUnmapMemory2KHR"));
+        auto fn = reinterpret_cast<PFN_vkUnmapMemory2KHR>(device_.dispatch.GetDeviceProcAddr(
+            device_.device, device_.apiVersion >= VK_API_VERSION_1_4 ? "vkUnmapMemory2" : "vkUnmapMemory2KHR"));
         return fn ? fn(device_.device, &info) : VK_ERROR_EXTENSION_NOT_PRESENT;
     }
     device_.dispatch.UnmapMemory(device_.device, object->real);
@@ -782,6 +782,12 @@ VkResult MapMemory2KHR(VkDevice device, const VkMemoryMapInfoKHR* info, void** p
 VkResult UnmapMemory2KHR(VkDevice device, const VkMemoryUnmapInfoKHR* info) {
     return GetDeviceData(device)->memory->Unmap(info->memory, info->flags, info->pNext, true);
 }
+
+VkResult MapMemory2(VkDevice device, const VkMemoryMapInfoKHR* info, void** ppData) {
+    return MapMemory2KHR(device, info, ppData);
+}
+
+VkResult UnmapMemory2(VkDevice device, const VkMemoryUnmapInfoKHR* info) { return UnmapMemory2KHR(device, info); }
 
 VkResult FlushMappedMemoryRanges(VkDevice device, uint32_t count, const VkMappedMemoryRange* ranges) {
     return GetDeviceData(device)->memory->FlushOrInvalidate(true, count, ranges);

@@ -9,13 +9,14 @@
 namespace vma::layer {
 namespace {
 
-// The highest core version whose memory commands the layer translates. 1.4 adds vkMapMemory2,
-// vkUnmapMemory2 and VkBindMemoryStatus as core; until they are handled as core, clamp to 1.3.
-constexpr std::uint32_t kMaxApiVersion = VK_MAKE_API_VERSION(0, 1, 3, VK_HEADER_VERSION);
+// The highest core version whose memory commands the layer translates. 1.4 adds vkMapMemory2 and
+// vkUnmapMemory2 (hooked under their core names) and VkBindMemoryStatus (a bind pNext the layer
+// passes on, so the driver writes each result); nothing newer is known to this build.
+constexpr std::uint32_t kMaxApiVersion = VK_API_VERSION_1_4;
 
 void AdjustProperties(InstanceData& inst, VkPhysicalDeviceProperties& props) {
     if (inst.settings.passThroughAll) return;
-    if (VK_API_VERSION_MAJOR(props.apiVersion) > 1 || VK_API_VERSION_MINOR(props.apiVersion) > 3) {
+    if (VK_API_VERSION_MAJOR(props.apiVersion) > 1 || VK_API_VERSION_MINOR(props.apiVersion) > 4) {
         props.apiVersion = kMaxApiVersion;
     }
     // Pooled allocations do not count against the driver's limit (§4.8); advertise a raised limit
@@ -125,6 +126,22 @@ void GetDeviceImageMemoryRequirements(VkDevice device, const VkDeviceImageMemory
 void GetDeviceImageMemoryRequirementsKHR(VkDevice device, const VkDeviceImageMemoryRequirements* info,
                                          VkMemoryRequirements2* req) {
     GetDeviceImageMemoryRequirements(device, info, req);
+}
+
+void GetAccelerationStructureMemoryRequirementsNV(VkDevice device,
+                                                  const VkAccelerationStructureMemoryRequirementsInfoNV* info,
+                                                  VkMemoryRequirements2KHR* req) {
+    GetDeviceData(device)->dispatch.GetAccelerationStructureMemoryRequirementsNV(device, info, req);
+    Observe(device, 0, false, req->memoryRequirements);
+}
+
+VkResult GetVideoSessionMemoryRequirementsKHR(VkDevice device, VkVideoSessionKHR session, uint32_t* count,
+                                              VkVideoSessionMemoryRequirementsKHR* reqs) {
+    VkResult r = GetDeviceData(device)->dispatch.GetVideoSessionMemoryRequirementsKHR(device, session, count, reqs);
+    if (reqs && (r == VK_SUCCESS || r == VK_INCOMPLETE)) {
+        for (uint32_t i = 0; i < *count; ++i) Observe(device, 0, false, reqs[i].memoryRequirements);
+    }
+    return r;
 }
 
 void DestroyBuffer(VkDevice device, VkBuffer buffer, const VkAllocationCallbacks* pAllocator) {

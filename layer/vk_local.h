@@ -35,3 +35,7 @@ constexpr VkStructureType kStructureTypeBindMemoryStatus = static_cast<VkStructu
 constexpr VkFlags kMemoryMapPlacedBitExt = 0x1;
 constexpr VkFlags kMemoryUnmapReserveBitExt = 0x1;
 constexpr VkFlags kMemoryAllocateZeroInitializeBitExt = 0x8;
+
+#ifndef VK_API_VERSION_1_4
+#define VK_API_VERSION_1_4 VK_MAKE_API_VERSION(0, 1, 4, 0)
+#endif
