@@ -35,6 +35,13 @@
 // never free (see the invariants). Freeing merges the node with a free previous and a free next
 // node, O(1). Nodes come from a slot vector with an intrusive free chain; a handle is slot + 1.
 //
+// Speed: a node is 32 bytes (offset, size, physical links, free links or user data) in a 64-byte
+// aligned array; kinds sit in a parallel byte array, so Free learns whether its neighbours are free
+// without loading their nodes. Virtual blocks (fine small classes, no margins, no granularity) run
+// a specialised copy of the search, placement and free (the kVirtual template argument), whose
+// size-class mapping has no branch; VirtualBlock calls TlsfMetadata directly, not through the
+// Metadata vtable. Rare strategies and the slow search are out-of-line calls.
+//
 // Margins live inside the taken node: [offset − marginBefore, offset + size + marginAfter). They
 // count as free space in statistics and appear as (part of) free ranges in Walk.
 //
@@ -62,7 +69,9 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -73,7 +82,7 @@ namespace vma::core {
 
 class TlsfMetadataTestPeer;  // tests/core: reaches into the state to prove Validate() notices damage
 
-class TlsfMetadata : public Metadata {
+class TlsfMetadata final : public Metadata {
 public:
     TlsfMetadata() = default;
 
@@ -141,56 +150,72 @@ private:
         std::uint32_t prev;
         std::uint32_t next;
     };
+    // 32 bytes, and the node array is 64-byte aligned: a node never straddles two cache lines.
+    // A node's kind (SuballocKind::kFree for free nodes and released slots) lives in a separate
+    // byte array (NodeArray::kind): Free asks whether its neighbours are free there, a small array
+    // that stays in L1, and touches a neighbour's node only when it merges with it. A free node's
+    // list is not stored: it is ListIndex(size).
     struct Node {
-        Size offset = 0;
-        Size size = 0;  // 0 only for a slot in the slot free chain
-        std::uint32_t prevPhys = kNil;
-        std::uint32_t nextPhys = kNil;  // also the slot free chain's link
+        Size offset;
+        Size size;  // 0 only for a slot in the slot free chain
+        std::uint32_t prevPhys;
+        std::uint32_t nextPhys;  // also the slot free chain's link
         union Link {
             FreeLinks free;  // free node: neighbours in its free list
             void* userData;  // taken node
-        } link{};
-        std::uint32_t listIndex = kNil;  // free node: the list it is in
-        SuballocKind kind = SuballocKind::kFree;
-        bool IsFree() const { return kind == SuballocKind::kFree; }
+        } link;
     };
     static_assert(std::is_trivially_copyable_v<Node>);
+    static_assert(sizeof(Node) == 32);
 
-    // Node slots. Grows with realloc: nodes are trivially copyable, and for large arrays realloc
-    // remaps pages instead of copying them, so growth touches little memory besides the new slots.
+    // Node slots and their kinds. Grows with realloc: nodes are trivially copyable, and for large
+    // arrays realloc remaps pages instead of copying them, so growth touches little memory besides
+    // the new slots. The nodes are kept 64-byte aligned inside the realloc'd buffer.
     class NodeArray {
     public:
         NodeArray() = default;
-        ~NodeArray() { std::free(data_); }
+        ~NodeArray() {
+            std::free(raw_);
+            std::free(kinds_);
+        }
         NodeArray(const NodeArray&) = delete;
         NodeArray& operator=(const NodeArray&) = delete;
         Node& operator[](std::size_t i) { return data_[i]; }
         const Node& operator[](std::size_t i) const { return data_[i]; }
+        SuballocKind kind(std::size_t i) const { return static_cast<SuballocKind>(kinds_[i]); }
+        void SetKind(std::size_t i, SuballocKind kind) { kinds_[i] = static_cast<KindCell>(kind); }
+        bool IsFree(std::size_t i) const { return kinds_[i] == static_cast<KindCell>(SuballocKind::kFree); }
         std::size_t size() const { return size_; }
         void clear() { size_ = 0; }
+        // A new slot, uninitialised: the caller sets every field it uses.
         std::uint32_t push() {
-            if (size_ == capacity_) Grow();
-            // Field by field: a whole-struct temporary costs a store-forwarding stall here.
-            Node& node = data_[size_];
-            node.offset = 0;
-            node.size = 0;
-            node.prevPhys = kNil;
-            node.nextPhys = kNil;
-            node.link.userData = nullptr;
-            node.listIndex = kNil;
-            node.kind = SuballocKind::kFree;
+            if (size_ == capacity_) Grow(capacity_ == 0 ? kInitialCapacity : capacity_ * 2);
             return size_++;
+        }
+        void Reserve(std::uint32_t capacity) {
+            if (capacity > capacity_) Grow(capacity);
         }
 
     private:
-        void Grow() {
-            const std::uint32_t capacity = capacity_ == 0 ? 64 : capacity_ * 2;
-            void* data = std::realloc(data_, std::size_t{capacity} * sizeof(Node));
-            if (data == nullptr) throw std::bad_alloc();
-            data_ = static_cast<Node*>(data);
+        using KindCell = std::uint8_t;
+        static constexpr std::uint32_t kInitialCapacity = 64;
+        static constexpr std::size_t kAlign = 64;
+        __attribute__((noinline)) void Grow(std::uint32_t capacity) {
+            const std::size_t oldShift = raw_ ? static_cast<std::size_t>(reinterpret_cast<char*>(data_) - raw_) : 0;
+            char* raw = static_cast<char*>(std::realloc(raw_, std::size_t{capacity} * sizeof(Node) + kAlign));
+            if (raw == nullptr) throw std::bad_alloc();
+            const std::size_t shift = (kAlign - reinterpret_cast<std::uintptr_t>(raw) % kAlign) % kAlign;
+            if (shift != oldShift && size_ != 0) std::memmove(raw + shift, raw + oldShift, std::size_t{size_} * sizeof(Node));
+            raw_ = raw;
+            data_ = reinterpret_cast<Node*>(raw + shift);
+            void* kinds = std::realloc(kinds_, std::size_t{capacity} * sizeof(KindCell));
+            if (kinds == nullptr) throw std::bad_alloc();
+            kinds_ = static_cast<KindCell*>(kinds);
             capacity_ = capacity;
         }
+        char* raw_ = nullptr;
         Node* data_ = nullptr;
+        KindCell* kinds_ = nullptr;
         std::uint32_t size_ = 0;
         std::uint32_t capacity_ = 0;
     };
@@ -199,30 +224,50 @@ private:
         std::uint32_t count = 0;
         SuballocKind kind = SuballocKind::kFree;
     };
-    // Where an allocation goes: node to carve from, aligned offset, size to allocate.
-    struct Placement {
-        std::uint32_t node = kNil;
-        Size offset = 0;
-        Size size = 0;
+    // Where an allocation goes: node to carve from, the free list it is in, aligned offset, size
+    // to allocate.
+    struct Placement {  // filled by the search; no initialisers, they would cost stores
+        std::uint32_t node;
+        std::uint32_t list;
+        Size offset;
+        Size size;
     };
 
     Node& node(AllocHandle handle) { return nodes_[static_cast<std::size_t>(handle - 1)]; }
     const Node& node(AllocHandle handle) const { return nodes_[static_cast<std::size_t>(handle - 1)]; }
 
+    // kVirtual: the configuration of virtual blocks (finer small classes, no margins, no
+    // bufferImageGranularity), for which the hot path is compiled without those checks.
+    template <bool kVirtual>
     std::uint32_t FastListIndex(Size size) const;
+    template <bool kVirtual>
     std::uint32_t FastListIndexRoundUp(Size size) const;
+    template <bool kVirtual>
     bool Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const;
+    template <bool kVirtual>
     bool CheckFit(std::uint32_t n, Size size, Size alignment, SuballocKind kind, Placement* out) const;
     bool FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size, Size alignment,
                      SuballocKind kind, Placement* out) const;
     bool FindBestFit(std::uint32_t firstList, Size size, Size alignment, SuballocKind kind, Placement* out) const;
     bool FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const;
+    template <bool kVirtual>
     AllocHandle Place(const Placement& p, SuballocKind kind, void* userData);
+    template <bool kVirtual>
+    AllocHandle AllocateImpl(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
+                             Size* offset);
+    template <bool kVirtual>
+    void FreeImpl(std::uint32_t n);
+    AllocHandle AllocateGeneral(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
+                                Size* offset);
+    void FreeGeneral(std::uint32_t n);
 
     std::uint32_t FirstNonEmptyList(std::uint32_t list) const;
+    template <bool kVirtual>
     void InsertFree(std::uint32_t n);
-    void RemoveFree(std::uint32_t n);
-    void Relist(std::uint32_t n);
+    void InsertFreeAt(std::uint32_t n, std::uint32_t list);
+    void RemoveFree(std::uint32_t n, std::uint32_t list);
+    template <bool kVirtual>
+    void Relist(std::uint32_t n, std::uint32_t oldList);
     std::uint32_t NewNode();
     void ReleaseNode(std::uint32_t n);
 
@@ -233,6 +278,7 @@ private:
 
     MetadataConfig config_;
     Size marginSum_ = 0;
+    bool virtualLayout_ = false;  // isVirtual, no margins, no granularity: the kVirtual hot path
     GranularityMode granularityMode_ = GranularityMode::kNone;
     std::uint32_t pageShift_ = 0;
     std::uint32_t smallShift_ = kSmallShiftReal;

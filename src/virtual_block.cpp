@@ -15,25 +15,10 @@ VirtualBlock::VirtualBlock(const VirtualBlockCreateInfo& info) : metadata_(Creat
     config.marginBefore = 0;
     config.isVirtual = true;
     metadata_->Init(config);
+    if (info.algorithm == Algorithm::kTlsf) tlsf_ = static_cast<TlsfMetadata*>(metadata_.get());
 }
 
 VirtualBlock::~VirtualBlock() = default;
-
-bool VirtualBlock::Allocate(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
-                            void* userData) {
-    Size placed = kWholeSize;
-    const AllocHandle h =
-        size == 0 ? kNullHandle
-                  : metadata_->Allocate(size, alignment == 0 ? 1 : alignment, SuballocKind::kUnknown, flags, userData,
-                                        &placed);
-    *handle = h;
-    if (offset) *offset = h != kNullHandle ? placed : kWholeSize;
-    return h != kNullHandle;
-}
-
-void VirtualBlock::Free(AllocHandle handle) {
-    if (handle != kNullHandle) metadata_->Free(handle);
-}
 
 void VirtualBlock::Clear() { metadata_->Clear(); }
 bool VirtualBlock::IsEmpty() const { return metadata_->IsEmpty(); }

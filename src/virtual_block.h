@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "metadata.h"
+#include "tlsf_metadata.h"
 
 namespace vma::core {
 
@@ -22,8 +23,28 @@ public:
 
     // alignment 0 means 1. On failure returns false, *handle = kNullHandle, *offset = kWholeSize.
     bool Allocate(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
-                  void* userData = nullptr);
-    void Free(AllocHandle handle);  // kNullHandle is a no-op
+                  void* userData = nullptr) {
+        Size placed = kWholeSize;
+        AllocHandle h = kNullHandle;
+        if (size != 0) {
+            if (alignment == 0) alignment = 1;
+            // TLSF (the default) is called directly, not through the Metadata vtable.
+            h = tlsf_ != nullptr
+                    ? tlsf_->TlsfMetadata::Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed)
+                    : metadata_->Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed);
+        }
+        *handle = h;
+        if (offset) *offset = h != kNullHandle ? placed : kWholeSize;
+        return h != kNullHandle;
+    }
+    void Free(AllocHandle handle) {  // kNullHandle is a no-op
+        if (handle == kNullHandle) return;
+        if (tlsf_ != nullptr) {
+            tlsf_->TlsfMetadata::Free(handle);
+        } else {
+            metadata_->Free(handle);
+        }
+    }
     void Clear();
     bool IsEmpty() const;
 
@@ -42,6 +63,7 @@ public:
 
 private:
     std::unique_ptr<Metadata> metadata_;
+    TlsfMetadata* tlsf_ = nullptr;  // metadata_ when it is TLSF: the hot calls skip the vtable
 };
 
 }  // namespace vma::core

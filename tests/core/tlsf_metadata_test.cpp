@@ -19,11 +19,26 @@ public:
     static void GrowNode(TlsfMetadata& m, AllocHandle h, Size by) { m.node(h).size += by; }
     static void ShrinkNode(TlsfMetadata& m, AllocHandle h, Size by) { m.node(h).size -= by; }
     static void BreakPrevLink(TlsfMetadata& m, AllocHandle h) { m.node(h).prevPhys = TlsfMetadata::kNil; }
-    static void MarkFree(TlsfMetadata& m, AllocHandle h) { m.node(h).kind = SuballocKind::kFree; }
+    static void MarkFree(TlsfMetadata& m, AllocHandle h) { m.nodes_.SetKind(h - 1, SuballocKind::kFree); }
     static void CountOneMoreAllocation(TlsfMetadata& m) { ++m.allocationCount_; }
     static void BumpPageCount(TlsfMetadata& m, std::size_t page) { ++m.pages_.at(page).count; }
     static void SetPageKind(TlsfMetadata& m, std::size_t page, SuballocKind k) { m.pages_.at(page).kind = k; }
-    static void MoveToList(TlsfMetadata& m, std::uint32_t node, std::uint32_t list) { m.nodes_[node].listIndex = list; }
+    // Moves free node `node` from its own list to `list` (bitmaps kept consistent with the lists).
+    // (The node must be alone in its list, as the test's node is.)
+    static void MoveToList(TlsfMetadata& m, std::uint32_t node, std::uint32_t list) {
+        const std::uint32_t own = m.ListIndex(m.nodes_[node].size);
+        ASSERT_EQ(m.heads_[own], node);
+        ASSERT_EQ(m.nodes_[node].link.free.next, TlsfMetadata::kNil);
+        m.heads_[own] = TlsfMetadata::kNil;
+        m.listBitmaps_[own >> 5] &= ~(1u << (own & 31));
+        if (m.listBitmaps_[own >> 5] == 0) m.classBitmap_ &= ~(std::uint64_t{1} << (own >> 5));
+        const std::uint32_t head = m.heads_[list];
+        m.nodes_[node].link.free.next = head;
+        if (head != TlsfMetadata::kNil) m.nodes_[head].link.free.prev = node;
+        m.heads_[list] = node;
+        m.listBitmaps_[list >> 5] |= 1u << (list & 31);
+        m.classBitmap_ |= std::uint64_t{1} << (list >> 5);
+    }
     static std::uint32_t FirstNode(const TlsfMetadata& m) { return m.firstNode_; }
 };
 
@@ -98,6 +113,13 @@ TEST(TlsfSizeClasses, RoundDownAndRoundUpAreConsistent) {
         std::vector<Size> sizes;
         for (Size s = 1; s < 5000; ++s) sizes.push_back(s);
         for (int i = 0; i < 20000; ++i) sizes.push_back(1 + rng() % (Size{1} << (1 + rng() % 43)));
+        // Around every power of two and the last list of each class (where rounding up crosses
+        // into the next class).
+        for (unsigned b = 3; b < 62; ++b) {
+            const Size p = Size{1} << b;
+            for (Size d = 0; d < 3; ++d) sizes.insert(sizes.end(), {p - 1 - d, p + d, p + 1 + d});
+            if (b >= 8) sizes.insert(sizes.end(), {p - (p >> 5) - 1, p - (p >> 5), p - (p >> 5) + 1});
+        }
         for (Size s : sizes) {
             const std::uint32_t down = m.ListIndex(s);
             ASSERT_LE(m.ListLowerBound(down), s) << s;
