@@ -279,7 +279,9 @@ def compare(ref, other):
     """Differences of one run against the reference run."""
     diffs = []
     if ref["rc"] != other["rc"]:
-        diffs.append(f"exit codes {other['rc']} vs {ref['rc']}")
+        # What the program said on the way out is the first thing anyone debugging this needs.
+        tail = "\n      ".join(other["err"].strip().splitlines()[-15:])
+        diffs.append(f"exit codes {other['rc']} vs {ref['rc']}; its stderr ends with:\n      {tail}")
     if ref["out"] != other["out"]:
         diffs.append("output differs: first difference: " + next(
             (f"{x!r} vs {y!r}" for x, y in zip(other["out"], ref["out"]) if x != y),
