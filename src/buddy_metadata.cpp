@@ -277,18 +277,6 @@ void BuddyMetadata::AddStatistics(Statistics& stats) const {
     stats.allocationBytes += allocatedBytes_;
 }
 
-void BuddyMetadata::AddDetailedStatistics(DetailedStatistics& stats) const {
-    stats.statistics.blockCount += 1;
-    stats.statistics.blockBytes += config_.size;
-    Walk([&](const RangeInfo& r) {
-        if (r.free) {
-            stats.AddUnusedRange(r.size);
-        } else {
-            stats.AddAllocation(r.size);
-        }
-    });
-}
-
 bool BuddyMetadata::Validate(std::string* why) const {
     auto fail = [why](const std::string& message) {
         if (why != nullptr) *why = "buddy: " + message;

@@ -83,7 +83,6 @@ class BuddyMetadata : public Metadata {
 
     void Walk(const std::function<void(const RangeInfo&)>& visit) const override;
     void AddStatistics(Statistics& stats) const override;
-    void AddDetailedStatistics(DetailedStatistics& stats) const override;
     bool Validate(std::string* why = nullptr) const override;
 
     // Introspection for tests and dumps.

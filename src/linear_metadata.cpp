@@ -433,18 +433,6 @@ void LinearMetadata::AddStatistics(Statistics& stats) const {
     stats.allocationBytes += config_.size - sumFree_;
 }
 
-void LinearMetadata::AddDetailedStatistics(DetailedStatistics& stats) const {
-    stats.statistics.blockCount += 1;
-    stats.statistics.blockBytes += config_.size;
-    Walk([&](const RangeInfo& r) {
-        if (r.free) {
-            stats.AddUnusedRange(r.size);
-        } else {
-            stats.AddAllocation(r.size);
-        }
-    });
-}
-
 bool LinearMetadata::Validate(std::string* why) const {
     auto fail = [why](const std::string& message) {
         if (why != nullptr) *why = "linear: " + message;

@@ -47,4 +47,16 @@ std::unique_ptr<Metadata> CreateMetadata(Algorithm algorithm) {
     return nullptr;
 }
 
+void Metadata::AddDetailedStatistics(DetailedStatistics& stats) const {
+    stats.statistics.blockCount += 1;
+    stats.statistics.blockBytes += GetSize();
+    Walk([&](const RangeInfo& r) {
+        if (r.free) {
+            stats.AddUnusedRange(r.size);
+        } else {
+            stats.AddAllocation(r.size);
+        }
+    });
+}
+
 }  // namespace vma::core

@@ -75,7 +75,8 @@ public:
 
     // Adds this block (blockCount += 1) to the statistics.
     virtual void AddStatistics(Statistics& stats) const = 0;
-    virtual void AddDetailedStatistics(DetailedStatistics& stats) const = 0;
+    // Default: one Walk over the block (every algorithm's ranges already say what is free).
+    virtual void AddDetailedStatistics(DetailedStatistics& stats) const;
 
     // Checks every invariant of the algorithm. On failure returns false and, if `why` is not null,
     // a human-readable description of the first broken invariant.

@@ -659,18 +659,6 @@ void TlsfMetadata::AddStatistics(Statistics& stats) const {
     stats.allocationBytes += allocatedBytes_;
 }
 
-void TlsfMetadata::AddDetailedStatistics(DetailedStatistics& stats) const {
-    stats.statistics.blockCount += 1;
-    stats.statistics.blockBytes += config_.size;
-    Walk([&](const RangeInfo& r) {
-        if (r.free) {
-            stats.AddUnusedRange(r.size);
-        } else {
-            stats.AddAllocation(r.size);
-        }
-    });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Validate
 

@@ -112,7 +112,6 @@ public:
 
     void Walk(const std::function<void(const RangeInfo&)>& visit) const override;
     void AddStatistics(Statistics& stats) const override;
-    void AddDetailedStatistics(DetailedStatistics& stats) const override;
     bool Validate(std::string* why = nullptr) const override;
 
     // The size-class encoding, exposed for tests.
