@@ -6,6 +6,8 @@
 // Every test sets its environment before creating its own instance and device, since the layer
 // and the shim read it at creation.
 #include <gtest/gtest.h>
+
+#include "vk_harness.h"
 #include <vulkan/vulkan.h>
 
 #include <unistd.h>
@@ -99,134 +101,10 @@ struct ShimEnv {
     }
 };
 
-// Instance + device on lavapipe, Vulkan 1.3, VK_EXT_debug_utils, privateData enabled; collects
-// the layer's error messages through a debug-utils messenger.
-struct Gpu {
-    VkInstance instance = VK_NULL_HANDLE;
-    VkPhysicalDevice physicalDevice = VK_NULL_HANDLE;
-    VkDevice device = VK_NULL_HANDLE;
-    VkQueue queue = VK_NULL_HANDLE;
-    std::uint32_t queueFamily = 0;
-    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
-    VkPhysicalDeviceMemoryProperties memoryProperties{};
-    VkPhysicalDeviceProperties properties{};
-    std::mutex mutex;
-    std::vector<std::string> errors;
-
-    static VKAPI_ATTR VkBool32 VKAPI_CALL Callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                   VkDebugUtilsMessageTypeFlagsEXT,
-                                                   const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
-        auto* self = static_cast<Gpu*>(user);
-        if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
-            std::lock_guard<std::mutex> lock(self->mutex);
-            self->errors.push_back(std::string(data->pMessageIdName ? data->pMessageIdName : "") + ": " +
-                                   (data->pMessage ? data->pMessage : ""));
-        }
-        return VK_FALSE;
-    }
-
-    std::string Errors() {
-        std::lock_guard<std::mutex> lock(mutex);
-        std::string all;
-        for (const auto& e : errors) all += e + "\n";
-        return all;
-    }
-
-    bool HasDeviceExtension(const char* name) {
-        std::uint32_t n = 0;
-        vkEnumerateDeviceExtensionProperties(physicalDevice, nullptr, &n, nullptr);
-        std::vector<VkExtensionProperties> exts(n);
-        vkEnumerateDeviceExtensionProperties(physicalDevice, nullptr, &n, exts.data());
-        for (const auto& e : exts)
-            if (std::strcmp(e.extensionName, name) == 0) return true;
-        return false;
-    }
-
-    VkResult CreateInstance() {
-        VkApplicationInfo app{};
-        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
-        app.pApplicationName = "vma-shim-test";
-        app.apiVersion = VK_API_VERSION_1_3;
-        const char* extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
-        VkInstanceCreateInfo ci{};
-        ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
-        ci.pApplicationInfo = &app;
-        ci.enabledExtensionCount = 1;
-        ci.ppEnabledExtensionNames = extensions;
-        VkResult r = vkCreateInstance(&ci, nullptr, &instance);
-        if (r != VK_SUCCESS) return r;
-        VkDebugUtilsMessengerCreateInfoEXT mi{};
-        mi.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT;
-        mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
-        mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT;
-        mi.pfnUserCallback = Callback;
-        mi.pUserData = this;
-        auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-            vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"));
-        if (create) create(instance, &mi, nullptr, &messenger);
-        std::uint32_t count = 1;
-        r = vkEnumeratePhysicalDevices(instance, &count, &physicalDevice);
-        if (r != VK_SUCCESS && r != VK_INCOMPLETE) return r;
-        vkGetPhysicalDeviceMemoryProperties(physicalDevice, &memoryProperties);
-        vkGetPhysicalDeviceProperties(physicalDevice, &properties);
-        return VK_SUCCESS;
-    }
-
-    VkResult CreateDevice(std::vector<const char*> extensions = {}) {
-        std::uint32_t familyCount = 0;
-        vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, nullptr);
-        std::vector<VkQueueFamilyProperties> families(familyCount);
-        vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, families.data());
-        for (std::uint32_t i = 0; i < familyCount; ++i) {
-            if (families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) {
-                queueFamily = i;
-                break;
-            }
-        }
-        const float priority = 1.f;
-        VkDeviceQueueCreateInfo qi{};
-        qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-        qi.queueFamilyIndex = queueFamily;
-        qi.queueCount = 1;
-        qi.pQueuePriorities = &priority;
-        VkPhysicalDeviceVulkan13Features f13{};
-        f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
-        f13.privateData = VK_TRUE;
-        VkDeviceCreateInfo di{};
-        di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-        di.pNext = &f13;
-        di.queueCreateInfoCount = 1;
-        di.pQueueCreateInfos = &qi;
-        di.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
-        di.ppEnabledExtensionNames = extensions.data();
-        VkResult r = vkCreateDevice(physicalDevice, &di, nullptr, &device);
-        if (r != VK_SUCCESS) return r;
-        vkGetDeviceQueue(device, queueFamily, 0, &queue);
-        return VK_SUCCESS;
-    }
-
-    VkResult Create(std::vector<const char*> extensions = {}) {
-        VkResult r = CreateInstance();
-        return r == VK_SUCCESS ? CreateDevice(std::move(extensions)) : r;
-    }
-
-    void DestroyDevice() {
-        if (device) vkDestroyDevice(device, nullptr);
-        device = VK_NULL_HANDLE;
-    }
-
-    void Destroy() {
-        DestroyDevice();
-        if (messenger) {
-            auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-                vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
-            destroy(instance, messenger, nullptr);
-            messenger = VK_NULL_HANDLE;
-        }
-        if (instance) vkDestroyInstance(instance, nullptr);
-        instance = VK_NULL_HANDLE;
-    }
-    ~Gpu() { Destroy(); }
+// Instance + device on lavapipe, Vulkan 1.3, VK_EXT_debug_utils, privateData enabled (the layer
+// tests' Context), with the shim tests' own helpers.
+struct Gpu : vma::test::Context {
+    bool HasDeviceExtension(const char* name) const { return Supports(physicalDevice, name); }
 
     std::uint32_t FindType(VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid = 0, std::uint32_t bits = ~0u) const {
         for (std::uint32_t i = 0; i < memoryProperties.memoryTypeCount; ++i) {

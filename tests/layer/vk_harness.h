@@ -41,6 +41,7 @@ struct Context {
     VkPhysicalDeviceProperties properties{};
     std::mutex mutex;
     std::vector<Message> messages;
+    std::uint32_t apiVersion_ = VK_API_VERSION_1_3;
     bool enableSparseBinding = false;  // set before Create(): enables the feature if the device has it
     void* deviceNext = nullptr;        // set before Create(): chained to VkDeviceCreateInfo (feature structs)
 
@@ -68,10 +69,11 @@ struct Context {
         return info;
     }
 
-    // Creates instance + device. `instanceNext` is chained to VkInstanceCreateInfo (after the
-    // messenger create info, which sees messages during creation).
-    VkResult Create(const void* instanceNext = nullptr, std::uint32_t apiVersion = VK_API_VERSION_1_3,
-                    std::vector<const char*> deviceExtensions = {}) {
+    // Creates the instance (with a debug-utils messenger) and picks the first physical device.
+    // `instanceNext` is chained to VkInstanceCreateInfo after the messenger create info, which sees
+    // messages during creation.
+    VkResult CreateInstance(const void* instanceNext = nullptr, std::uint32_t apiVersion = VK_API_VERSION_1_3) {
+        apiVersion_ = apiVersion;
         VkApplicationInfo app{};
         app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
         app.pApplicationName = "vma-layer-test";
@@ -97,6 +99,11 @@ struct Context {
         if (r != VK_SUCCESS && r != VK_INCOMPLETE) return r;
         vkGetPhysicalDeviceMemoryProperties(physicalDevice, &memoryProperties);
         vkGetPhysicalDeviceProperties(physicalDevice, &properties);
+        return VK_SUCCESS;
+    }
+
+    // Creates the device with one graphics queue (privateData enabled on 1.3).
+    VkResult CreateDevice(std::vector<const char*> deviceExtensions = {}) {
         std::uint32_t familyCount = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(physicalDevice, &familyCount, nullptr);
         std::vector<VkQueueFamilyProperties> families(familyCount);
@@ -124,15 +131,21 @@ struct Context {
         VkDeviceCreateInfo di{};
         di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
         di.pEnabledFeatures = &enabled;
-        di.pNext = apiVersion >= VK_API_VERSION_1_3 ? static_cast<void*>(&f13) : deviceNext;
+        di.pNext = apiVersion_ >= VK_API_VERSION_1_3 ? static_cast<void*>(&f13) : deviceNext;
         di.queueCreateInfoCount = 1;
         di.pQueueCreateInfos = &qi;
         di.enabledExtensionCount = static_cast<std::uint32_t>(deviceExtensions.size());
         di.ppEnabledExtensionNames = deviceExtensions.data();
-        r = vkCreateDevice(physicalDevice, &di, nullptr, &device);
+        VkResult r = vkCreateDevice(physicalDevice, &di, nullptr, &device);
         if (r != VK_SUCCESS) return r;
         vkGetDeviceQueue(device, queueFamily, 0, &queue);
         return VK_SUCCESS;
+    }
+
+    VkResult Create(const void* instanceNext = nullptr, std::uint32_t apiVersion = VK_API_VERSION_1_3,
+                    std::vector<const char*> deviceExtensions = {}) {
+        VkResult r = CreateInstance(instanceNext, apiVersion);
+        return r == VK_SUCCESS ? CreateDevice(std::move(deviceExtensions)) : r;
     }
 
     // Records commands into a one-time command buffer, submits it and waits for the queue.
@@ -169,9 +182,13 @@ struct Context {
         return r;
     }
 
-    void Destroy() {
+    void DestroyDevice() {
         if (device) vkDestroyDevice(device, nullptr);
         device = VK_NULL_HANDLE;
+    }
+
+    void Destroy() {
+        DestroyDevice();
         if (messenger) {
             auto destroyMessenger = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
                 vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
@@ -210,6 +227,16 @@ struct Context {
             if (m.id == idOrText || m.text.find(idOrText) != std::string::npos) return true;
         }
         return false;
+    }
+
+    // Error-severity messages only, one a line ("" when there were none).
+    std::string Errors() {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::string all;
+        for (const auto& m : messages) {
+            if (m.severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) all += m.id + ": " + m.text + "\n";
+        }
+        return all;
     }
 
     std::string AllMessages() {
