@@ -46,7 +46,8 @@ public:
           priority_(priority),
           hostVisible_(device.memoryProperties.memoryTypes[memoryType].propertyFlags &
                        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT),
-          pool(config, *this) {}
+          pool(config, *this),
+          ownMemoryAbove(pool.PreferredBlockSize() / 2) {}
 
     bool AllocateBlock(core::Size size, std::uint64_t* cookie) override {
         // maxMemoryAllocationCount counts real objects only (VUID-vkAllocateMemory-maxMemoryAllocationCount-04101).
@@ -118,6 +119,7 @@ private:
 
 public:
     core::Pool pool;  // declared last: destroyed first, while the source above is still alive
+    const core::Size ownMemoryAbove;  // Pool::PrefersOwnMemory(size) is size > this
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +213,15 @@ AllocateInfoSummary SummarizeAllocateInfo(const VkMemoryAllocateInfo& info) {
 MemoryManager::MemoryManager(DeviceData& device)
     : device_(device), tag_(gNextDeviceTag.fetch_add(1) & 0xFF) {
     if (tag_ == 0) tag_ = 0x5A;
+    const Settings& settings = device_.instance->settings;
+    for (std::uint32_t t = 0; t < device_.memoryProperties.memoryTypeCount && t < VK_MAX_MEMORY_TYPES; ++t) {
+        sliceAlignment_[t].store(BaseSliceAlignment(t), std::memory_order_relaxed);
+        const auto flags = device_.memoryProperties.memoryTypes[t].propertyFlags;
+        // Lazily allocated memory has per-object commitment; protected memory stays apart (§3).
+        const bool poolable = !settings.passThroughAll && !(settings.passThroughTypes & (1u << t)) &&
+                              !(flags & (VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT | VK_MEMORY_PROPERTY_PROTECTED_BIT));
+        if (poolable) poolableTypes_ |= 1u << t;
+    }
     ProbeAlignments();
 }
 
@@ -296,24 +307,14 @@ std::uint64_t MemoryManager::MakeHandle(std::uint32_t slot, std::uint32_t genera
     return (tag_ << 56) | (std::uint64_t(generation & 0xFFFFFF) << 32) | (std::uint64_t(slot) + 1);
 }
 
-MemoryObject* MemoryManager::LookupQuiet(VkDeviceMemory memory) {
-    const auto h = reinterpret_cast<std::uint64_t>(memory);
-    if ((h >> 56) != tag_) return nullptr;
-    const std::uint64_t slotPlusOne = h & 0xFFFFFFFFu;
-    if (slotPlusOne == 0) return nullptr;
-    const std::uint64_t slot = slotPlusOne - 1;
-    if ((slot >> kChunkBits) >= kMaxChunks) return nullptr;
-    MemoryObject* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_acquire);
-    if (!chunk) return nullptr;
-    MemoryObject& object = chunk[slot & (kChunkSize - 1)];
-    if (!object.live.load(std::memory_order_acquire)) return nullptr;
-    if ((object.generation.load(std::memory_order_acquire) & 0xFFFFFF) != ((h >> 32) & 0xFFFFFF)) return nullptr;
-    return &object;
+std::uint64_t MemoryManager::LiveObjectCount() const {
+    const std::uint64_t frees = device_.counters.appFrees.load(std::memory_order_relaxed);
+    const std::uint64_t allocations = device_.counters.appAllocations.load(std::memory_order_relaxed);
+    return allocations > frees ? allocations - frees : 0;
 }
 
-MemoryObject* MemoryManager::Lookup(VkDeviceMemory memory, const char* caller) {
-    MemoryObject* object = LookupQuiet(memory);
-    if (!object) {
+void MemoryManager::ReportInvalidHandle(VkDeviceMemory memory, const char* caller) {
+    {
         device_.reporter().Report(Severity::kError, "VMA-invalid-handle",
                                   std::string(caller) + ": VkDeviceMemory " + Hex(reinterpret_cast<std::uint64_t>(memory)) +
                                       (memory == VK_NULL_HANDLE ? " is VK_NULL_HANDLE"
@@ -321,39 +322,61 @@ MemoryObject* MemoryManager::Lookup(VkDeviceMemory memory, const char* caller) {
                                                                   "(freed, forged or from another device)"),
                                   VK_OBJECT_TYPE_DEVICE_MEMORY, reinterpret_cast<std::uint64_t>(memory));
     }
-    return object;
 }
 
 MemoryObject* MemoryManager::AcquireSlot(std::uint32_t* slot) {
-    std::lock_guard<std::mutex> lock(slotMutex_);
-    std::uint32_t s;
-    if (!freeSlots_.empty()) {
-        s = freeSlots_.back();
-        freeSlots_.pop_back();
-    } else {
-        if ((nextSlot_ >> kChunkBits) >= kMaxChunks) return nullptr;
-        s = nextSlot_;
-        auto& chunk = chunks_[s >> kChunkBits];
-        if (!chunk.load(std::memory_order_relaxed)) {
-            void* mem = device_.allocator.Allocate(sizeof(MemoryObject) * kChunkSize, alignof(MemoryObject) < 16 ? 16 : alignof(MemoryObject),
+    std::uint64_t head = freeHead_.load(std::memory_order_acquire);
+    for (;;) {
+        const auto s = static_cast<std::uint32_t>(head);
+        if (s == kNoSlot) return GrowSlot(slot);
+        // A slot in the stack is in a chunk that exists: chunks are never freed while the manager lives.
+        MemoryObject& object = chunks_[s >> kChunkBits].load(std::memory_order_relaxed)[s & (kChunkSize - 1)];
+        // May read a link that another thread changes meanwhile; the tag then fails the CAS.
+        const std::uint32_t next = object.nextFree.load(std::memory_order_relaxed);
+        const std::uint64_t replacement = (((head >> 32) + 1) << 32) | next;
+        if (freeHead_.compare_exchange_weak(head, replacement, std::memory_order_acquire, std::memory_order_acquire)) {
+            *slot = s;
+            return &object;
+        }
+    }
+}
+
+MemoryObject* MemoryManager::GrowSlot(std::uint32_t* slot) {
+    std::uint32_t s = nextSlot_.load(std::memory_order_relaxed);
+    do {
+        if ((s >> kChunkBits) >= kMaxChunks) return nullptr;
+    } while (!nextSlot_.compare_exchange_weak(s, s + 1, std::memory_order_relaxed));
+    auto& chunk = chunks_[s >> kChunkBits];
+    MemoryObject* objects = chunk.load(std::memory_order_acquire);
+    if (!objects) {
+        std::lock_guard<std::mutex> lock(chunkMutex_);
+        objects = chunk.load(std::memory_order_relaxed);
+        if (!objects) {
+            void* mem = device_.allocator.Allocate(sizeof(MemoryObject) * kChunkSize, alignof(MemoryObject),
                                                    VK_SYSTEM_ALLOCATION_SCOPE_DEVICE);
-            if (!mem) return nullptr;
-            auto* objects = static_cast<MemoryObject*>(mem);
+            if (!mem) return nullptr;  // the slot number is lost; only ever on out of host memory
+            objects = static_cast<MemoryObject*>(mem);
             for (std::uint32_t i = 0; i < kChunkSize; ++i) new (&objects[i]) MemoryObject();
             chunk.store(objects, std::memory_order_release);
         }
-        ++nextSlot_;
     }
     *slot = s;
-    return &chunks_[s >> kChunkBits].load(std::memory_order_relaxed)[s & (kChunkSize - 1)];
+    return &objects[s & (kChunkSize - 1)];
 }
 
 void MemoryManager::ReleaseSlot(std::uint32_t slot) {
-    std::lock_guard<std::mutex> lock(slotMutex_);
-    freeSlots_.push_back(slot);
+    MemoryObject& object = chunks_[slot >> kChunkBits].load(std::memory_order_relaxed)[slot & (kChunkSize - 1)];
+    std::uint64_t head = freeHead_.load(std::memory_order_relaxed);
+    for (;;) {
+        object.nextFree.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+        const std::uint64_t replacement = (((head >> 32) + 1) << 32) | slot;
+        if (freeHead_.compare_exchange_weak(head, replacement, std::memory_order_release, std::memory_order_relaxed)) {
+            return;
+        }
+    }
 }
 
-VkDeviceSize MemoryManager::SliceAlignment(std::uint32_t type) const {
+VkDeviceSize MemoryManager::BaseSliceAlignment(std::uint32_t type) const {
     // reference/layer-interface.md §4.6: every slice must satisfy whatever any resource of this
     // type needs, since the app binds at offset 0 without knowing it got a slice.
     const auto flags = device_.memoryProperties.memoryTypes[type].propertyFlags;
@@ -363,29 +386,30 @@ VkDeviceSize MemoryManager::SliceAlignment(std::uint32_t type) const {
         a = std::max<VkDeviceSize>(a, std::max<VkDeviceSize>(limits.minMemoryMapAlignment, kDefaultMinMapAlignment));
         if (!(flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) a = std::max(a, limits.nonCoherentAtomSize);
     }
-    a = std::max(a, observedAlignment_[type].load(std::memory_order_relaxed));
     a = std::max<VkDeviceSize>(a, device_.instance->settings.minAlignment);
     // Power of two (all inputs are powers of two by the spec; the max of powers of two is one).
     return a;
 }
 
-bool MemoryManager::ShouldPool(const VkMemoryAllocateInfo& info, const AllocateInfoSummary& summary) const {
-    const Settings& settings = device_.instance->settings;
-    if (!summary.poolable || settings.passThroughAll) return false;
-    if (settings.passThroughTypes & (1u << info.memoryTypeIndex)) return false;
-    const auto flags = device_.memoryProperties.memoryTypes[info.memoryTypeIndex].propertyFlags;
-    // Lazily allocated memory has per-object commitment; protected memory stays apart (§3).
-    if (flags & (VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT | VK_MEMORY_PROPERTY_PROTECTED_BIT)) return false;
+inline bool MemoryManager::ShouldPool(const VkMemoryAllocateInfo& info, const AllocateInfoSummary& summary) const {
+    // poolableTypes_: settings (pass_through_all, pass_through_types) and LAZILY_ALLOCATED / PROTECTED.
+    if (!summary.poolable || !(poolableTypes_ & (1u << info.memoryTypeIndex))) return false;
     if (summary.deviceAddress && !device_.bufferDeviceAddress) return false;
     return true;
 }
 
-PoolState* MemoryManager::GetPool(std::uint32_t memoryType, bool deviceAddress, float priority) {
+inline PoolState* MemoryManager::GetPool(std::uint32_t memoryType, bool deviceAddress, float priority) {
     const std::uint32_t bucket = device_.memoryPriority ? PriorityBucket(priority) : 2;
     const std::size_t index = (memoryType * 2 + (deviceAddress ? 1 : 0)) * kPriorityBuckets + bucket;
     PoolState* pool = pools_[index].load(std::memory_order_acquire);
-    if (pool) return pool;
+    if (__builtin_expect(pool != nullptr, 1)) return pool;
+    return CreatePool(index, memoryType, deviceAddress, bucket);
+}
+
+__attribute__((noinline)) PoolState* MemoryManager::CreatePool(std::size_t index, std::uint32_t memoryType,
+                                                               bool deviceAddress, std::uint32_t bucket) {
     std::lock_guard<std::mutex> lock(poolsMutex_);
+    PoolState* pool;
     pool = pools_[index].load(std::memory_order_relaxed);
     if (pool) return pool;
     const Settings& settings = device_.instance->settings;
@@ -431,45 +455,48 @@ VkResult MemoryManager::AllocateOwn(const VkMemoryAllocateInfo* info, const VkAl
 VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
                                  VkDeviceMemory* pMemory) {
     const auto& props = device_.memoryProperties;
-    if (info->memoryTypeIndex >= props.memoryTypeCount) {
+    const std::uint32_t type = info->memoryTypeIndex;
+    if (type >= props.memoryTypeCount) {
         // VUID-vkAllocateMemory-pAllocateInfo-01714
         device_.reporter().Report(Severity::kError, "VMA-allocate-invalid-type",
-                                  "vkAllocateMemory: memoryTypeIndex " + std::to_string(info->memoryTypeIndex) +
+                                  "vkAllocateMemory: memoryTypeIndex " + std::to_string(type) +
                                       " is not a valid memory type (VUID-vkAllocateMemory-pAllocateInfo-01714)");
         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     }
-    const AllocateInfoSummary summary = SummarizeAllocateInfo(*info);
+    const VkDeviceSize size = info->allocationSize;
+    const std::uint32_t heap = props.memoryTypes[type].heapIndex;
+    AllocateInfoSummary summary;
+    if (info->pNext) summary = SummarizeAllocateInfo(*info);
     std::uint32_t slot = 0;
     MemoryObject* object = AcquireSlot(&slot);
     if (!object) return VK_ERROR_OUT_OF_HOST_MEMORY;
-    object->memoryTypeIndex = info->memoryTypeIndex;
-    object->heapIndex = props.memoryTypes[info->memoryTypeIndex].heapIndex;
-    object->size = info->allocationSize;
-    object->mapped = false;
-    object->mapOffset = object->mapSize = 0;
+    object->memoryTypeIndex = static_cast<std::uint8_t>(type);
+    object->heapIndex = static_cast<std::uint8_t>(heap);
+    object->size = size;
+    object->mapped = false;  // mapOffset and mapSize are read only while mapped
     object->boundKind.store(0, std::memory_order_relaxed);
 
     VkResult result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     bool done = false;
-    if (info->allocationSize > 0 && ShouldPool(*info, summary)) {
-        PoolState* pool = GetPool(info->memoryTypeIndex, summary.deviceAddress, summary.priority);
-        const VkDeviceSize align = SliceAlignment(info->memoryTypeIndex);
-        const VkDeviceSize reserved = core::AlignUp(info->allocationSize, align);
-        const Settings& settings = device_.instance->settings;
-        const bool large = settings.dedicatedThreshold ? info->allocationSize > settings.dedicatedThreshold
-                                                       : pool->pool.PrefersOwnMemory(reserved);
+    if (size > 0 && ShouldPool(*info, summary)) {
+        PoolState* pool = GetPool(type, summary.deviceAddress, summary.priority);
+        const VkDeviceSize align = SliceAlignment(type);
+        const VkDeviceSize reserved = core::AlignUp(size, align);
+        const VkDeviceSize dedicatedThreshold = device_.instance->settings.dedicatedThreshold;
+        const bool large = dedicatedThreshold ? size > dedicatedThreshold : reserved > pool->ownMemoryAbove;
         if (!large) {
             core::PoolAllocation pa;
             if (pool->pool.Allocate(reserved, align, core::SuballocKind::kUnknown, object, &pa) ==
                 core::PoolResult::kSuccess) {
-                auto* block = reinterpret_cast<DriverBlock*>(pa.block->cookie);
+                const auto* block = reinterpret_cast<const DriverBlock*>(pa.block->cookie);
                 object->pooled = true;
                 object->real = block->memory;
                 object->offset = pa.offset;
+                object->pool = pool;
+                object->poolBlock = pa.block;
+                object->poolHandle = pa.handle;
                 object->reserved = reserved;
                 object->blockMapped = block->mapped;
-                object->pool = pool;
-                object->poolAllocation = pa;
                 done = true;
                 result = VK_SUCCESS;
             }
@@ -481,8 +508,7 @@ VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAlloc
         ReleaseSlot(slot);
         return result;
     }
-    device_.counters.OnAppAllocate(object->heapIndex, info->allocationSize);
-    liveObjects_.fetch_add(1, std::memory_order_relaxed);
+    device_.counters.OnAppAllocate(heap, size);
     const std::uint32_t generation = object->generation.load(std::memory_order_relaxed);
     object->live.store(true, std::memory_order_release);
     *pMemory = reinterpret_cast<VkDeviceMemory>(MakeHandle(slot, generation));
@@ -491,7 +517,7 @@ VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAlloc
 
 void MemoryManager::Release(MemoryObject& object, const VkAllocationCallbacks* pAllocator) {
     if (object.pooled) {
-        object.pool->pool.Free(object.poolAllocation);
+        object.pool->pool.Free(object.poolAllocation());
     } else {
         if (object.mapped) device_.dispatch.UnmapMemory(device_.device, object.real);
         device_.dispatch.FreeMemory(device_.device, object.real, pAllocator);
@@ -499,25 +525,25 @@ void MemoryManager::Release(MemoryObject& object, const VkAllocationCallbacks* p
     }
     object.mapped = false;
     device_.counters.OnAppFree(object.heapIndex, object.size);
-    liveObjects_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void MemoryManager::Free(VkDeviceMemory memory, const VkAllocationCallbacks* pAllocator) {
     if (memory == VK_NULL_HANDLE) return;  // legal no-op
     MemoryObject* object = Lookup(memory, "vkFreeMemory");
     if (!object) return;
-    // Invalidate the handle before the slice can be reused: freeing implicitly unmaps.
+    // Invalidate the handle before the slice can be reused: freeing implicitly unmaps. Only the
+    // freeing thread writes the generation (frees of one handle are externally synchronised).
     object->live.store(false, std::memory_order_release);
-    object->generation.fetch_add(1, std::memory_order_acq_rel);
+    object->generation.store(object->generation.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     Release(*object, pAllocator);
-    if (object->hasSideData.exchange(false, std::memory_order_relaxed)) {
+    if (object->hasSideData.load(std::memory_order_relaxed) &&
+        object->hasSideData.exchange(false, std::memory_order_relaxed)) {
         std::lock_guard<std::mutex> lock(namesMutex);
         const auto h = reinterpret_cast<std::uint64_t>(memory);
         names.erase(h);
         privateData.erase(privateData.lower_bound({h, 0}), privateData.upper_bound({h, UINT64_MAX}));
     }
-    const auto slot = static_cast<std::uint32_t>((reinterpret_cast<std::uint64_t>(memory) & 0xFFFFFFFFu) - 1);
-    ReleaseSlot(slot);
+    ReleaseSlot(static_cast<std::uint32_t>(reinterpret_cast<std::uint64_t>(memory)) - 1u);
 }
 
 VkResult MemoryManager::Map(VkDeviceMemory memory, VkDeviceSize offset, VkDeviceSize size, VkMemoryMapFlags flags,
@@ -657,6 +683,11 @@ void MemoryManager::ObserveRequirements(std::uint64_t resource, bool image, cons
         while (req.alignment > current &&
                !observedAlignment_[t].compare_exchange_weak(current, req.alignment, std::memory_order_relaxed)) {
         }
+        // The cached slice alignment is max(base, every observed alignment): raise it the same way.
+        current = sliceAlignment_[t].load(std::memory_order_relaxed);
+        while (req.alignment > current &&
+               !sliceAlignment_[t].compare_exchange_weak(current, req.alignment, std::memory_order_relaxed)) {
+        }
     }
     if (resource) {
         std::lock_guard<std::mutex> lock(requirementsMutex_);
@@ -729,7 +760,7 @@ bool MemoryManager::CheckBind(const char* caller, MemoryObject& object, std::uin
 
 void MemoryManager::Shutdown() {
     std::uint64_t leaked = 0;
-    const std::uint32_t used = nextSlot_;
+    const std::uint32_t used = nextSlot_.load();
     for (std::uint32_t s = 0; s < used; ++s) {
         MemoryObject* chunk = chunks_[s >> kChunkBits].load();
         if (!chunk) continue;

@@ -35,31 +35,38 @@ struct DriverBlock {
     VkDeviceSize size = 0;
 };
 
-struct MemoryObject {
+// One record per slot, 64-byte aligned. The first cache line holds everything allocate, free,
+// lookup and bind touch; the second what map, unmap and flush add.
+struct alignas(64) MemoryObject {
     std::atomic<std::uint32_t> generation{1};  // bumped on free; part of the handle
     std::atomic<bool> live{false};
     bool pooled = false;
-    std::uint32_t memoryTypeIndex = 0;
-    std::uint32_t heapIndex = 0;
-    VkDeviceMemory real = VK_NULL_HANDLE;  // the block, or the object's own driver memory
-    VkDeviceSize offset = 0;               // slice offset in `real` (0 for own memory)
-    VkDeviceSize size = 0;                 // allocationSize the app asked for
-    VkDeviceSize reserved = 0;             // bytes reserved in the block (size rounded up)
-    std::uint8_t* blockMapped = nullptr;   // the block's persistent mapping (pooled, host-visible)
-    PoolState* pool = nullptr;
-    core::PoolAllocation poolAllocation;
-
     // Host mapping as the app sees it (written only by calls the app synchronises per handle).
     bool mapped = false;
-    VkDeviceSize mapOffset = 0;
-    VkDeviceSize mapSize = 0;  // resolved: never VK_WHOLE_SIZE
-
     // Last resource kind bound (for dumps): 0 none, 1 buffer, 2 image.
     std::atomic<std::uint8_t> boundKind{0};
     // A debug name or private data is stored for this handle (so vkFreeMemory skips the side
     // tables, and their lock, for the usual object that has neither).
     std::atomic<bool> hasSideData{false};
+    std::uint8_t memoryTypeIndex = 0;  // < VK_MAX_MEMORY_TYPES
+    std::uint8_t heapIndex = 0;        // < VK_MAX_MEMORY_HEAPS
+    std::atomic<std::uint32_t> nextFree{0};  // link in the manager's free-slot stack while not live
+    VkDeviceMemory real = VK_NULL_HANDLE;  // the block, or the object's own driver memory
+    VkDeviceSize offset = 0;               // slice offset in `real` (0 for own memory)
+    VkDeviceSize size = 0;                 // allocationSize the app asked for
+    PoolState* pool = nullptr;
+    core::Block* poolBlock = nullptr;      // the core's allocation: block and handle
+    core::AllocHandle poolHandle = core::kNullHandle;
+
+    // Second cache line.
+    VkDeviceSize reserved = 0;             // bytes reserved in the block (size rounded up)
+    std::uint8_t* blockMapped = nullptr;   // the block's persistent mapping (pooled, host-visible)
+    VkDeviceSize mapOffset = 0;
+    VkDeviceSize mapSize = 0;  // resolved: never VK_WHOLE_SIZE
+
+    core::PoolAllocation poolAllocation() const { return {poolBlock, poolHandle, offset, reserved}; }
 };
+static_assert(sizeof(MemoryObject) == 128, "MemoryObject: two cache lines");
 
 // Flags decided once from the VkMemoryAllocateInfo pNext chain (Mesa's "parse once" pattern).
 struct AllocateInfoSummary {
@@ -87,8 +94,26 @@ public:
 
     // Returns the live record behind a virtual handle, or null (and a report naming `caller`)
     // when the handle is null, stale, forged or from another device.
-    MemoryObject* Lookup(VkDeviceMemory memory, const char* caller);
-    MemoryObject* LookupQuiet(VkDeviceMemory memory);
+    MemoryObject* Lookup(VkDeviceMemory memory, const char* caller) {
+        MemoryObject* object = LookupQuiet(memory);
+        if (__builtin_expect(object == nullptr, 0)) ReportInvalidHandle(memory, caller);
+        return object;
+    }
+    MemoryObject* LookupQuiet(VkDeviceMemory memory) {
+        const auto h = reinterpret_cast<std::uint64_t>(memory);
+        if ((h >> 56) != tag_) return nullptr;
+        // slot + 1 in the low 32 bits; 0 wraps to a slot beyond every chunk.
+        const std::uint32_t slot = static_cast<std::uint32_t>(h) - 1u;
+        if ((slot >> kChunkBits) >= kMaxChunks) return nullptr;
+        MemoryObject* chunk = chunks_[slot >> kChunkBits].load(std::memory_order_acquire);
+        if (!chunk) return nullptr;
+        MemoryObject& object = chunk[slot & (kChunkSize - 1)];
+        if (!object.live.load(std::memory_order_acquire)) return nullptr;
+        if (((object.generation.load(std::memory_order_acquire) ^ static_cast<std::uint32_t>(h >> 32)) & 0xFFFFFF) != 0) {
+            return nullptr;
+        }
+        return &object;
+    }
 
     // Memory requirements the app asked for: raise the slice alignment floor of each type and
     // remember each resource's requirements for bind checks.
@@ -104,10 +129,13 @@ public:
     // Frees every object and block (device destruction). Reports what the app leaked.
     void Shutdown();
 
-    VkDeviceSize SliceAlignment(std::uint32_t memoryType) const;
+    // Cached per type; raised by ObserveRequirements.
+    VkDeviceSize SliceAlignment(std::uint32_t memoryType) const {
+        return sliceAlignment_[memoryType].load(std::memory_order_relaxed);
+    }
     // Usage and budget of a heap as VMA computes them (VK_EXT_memory_budget when the device has it).
     bool GetHeapBudget(std::uint32_t heap, VkDeviceSize* usage, VkDeviceSize* budget);
-    std::uint64_t LiveObjectCount() const { return liveObjects_.load(std::memory_order_relaxed); }
+    std::uint64_t LiveObjectCount() const;
     void ForEachPool(const std::function<void(std::uint32_t memoryType, const core::Pool&)>& visit) const;
 
     // Private data and names for pooled handles live here (the driver never sees the handle).
@@ -127,9 +155,13 @@ private:
     // slices allocated before the app's first requirement query still fit what it binds.
     void ProbeAlignments();
     std::uint64_t MakeHandle(std::uint32_t slot, std::uint32_t generation) const;
+    void ReportInvalidHandle(VkDeviceMemory memory, const char* caller);
+    VkDeviceSize BaseSliceAlignment(std::uint32_t memoryType) const;
     MemoryObject* AcquireSlot(std::uint32_t* slot);
+    MemoryObject* GrowSlot(std::uint32_t* slot);
     void ReleaseSlot(std::uint32_t slot);
     PoolState* GetPool(std::uint32_t memoryType, bool deviceAddress, float priority);
+    PoolState* CreatePool(std::size_t index, std::uint32_t memoryType, bool deviceAddress, std::uint32_t bucket);
     VkResult AllocateOwn(const VkMemoryAllocateInfo* info, const VkAllocationCallbacks* pAllocator,
                          MemoryObject& object);
     bool ShouldPool(const VkMemoryAllocateInfo& info, const AllocateInfoSummary& summary) const;
@@ -138,16 +170,21 @@ private:
     DeviceData& device_;
     std::uint64_t tag_;  // per-device bits in every handle
     std::array<std::atomic<MemoryObject*>, kMaxChunks> chunks_{};
-    std::mutex slotMutex_;
-    std::vector<std::uint32_t> freeSlots_;
-    std::uint32_t nextSlot_ = 0;
-    std::atomic<std::uint64_t> liveObjects_{0};
+    static constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
+    // Free slots: a lock-free LIFO stack (the slot freed last is reused first, while its record is
+    // still in cache). Head = {ABA tag (high 32 bits), slot (low 32 bits, kNoSlot when empty)};
+    // links live in MemoryObject::nextFree.
+    alignas(64) std::atomic<std::uint64_t> freeHead_{kNoSlot};
+    std::atomic<std::uint32_t> nextSlot_{0};  // slots ever handed out
+    std::mutex chunkMutex_;                   // only to create a chunk
+    std::uint32_t poolableTypes_ = 0;         // types that settings and flags allow to pool
 
     std::mutex poolsMutex_;
     std::array<std::atomic<PoolState*>, VK_MAX_MEMORY_TYPES * 2 * kPriorityBuckets> pools_{};
     std::vector<std::unique_ptr<PoolState>> poolStorage_;
 
     std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_TYPES> observedAlignment_{};
+    std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_TYPES> sliceAlignment_{};  // base max observed
     std::mutex budgetMutex_;
     std::atomic<std::uint64_t> budgetOperations_{0};
     std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_HEAPS> fetchedUsage_{}, fetchedBudget_{}, fetchedOurs_{};

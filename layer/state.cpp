@@ -25,8 +25,10 @@ struct Maps {
     std::shared_mutex mutex;
     std::unordered_map<DispatchKey, InstancePtr> instances;
     std::unordered_map<DispatchKey, DevicePtr> devices;
-    std::array<DeviceSlot, kDeviceSlots> deviceSlots;
 };
+
+// Outside Maps, constant-initialised: the lock-free lookup needs no function-local static guard.
+std::array<DeviceSlot, kDeviceSlots> gDeviceSlots;
 
 std::size_t SlotHash(const void* key) {
     auto v = reinterpret_cast<std::uintptr_t>(key);
@@ -36,25 +38,25 @@ std::size_t SlotHash(const void* key) {
 }
 
 // Caller holds the exclusive lock.
-void PublishDeviceSlot(Maps& m, DispatchKey key, DeviceData* data) {
+void PublishDeviceSlot(Maps& /*m*/, DispatchKey key, DeviceData* data) {
     for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
-        void* k = m.deviceSlots[h].key.load(std::memory_order_relaxed);
+        void* k = gDeviceSlots[h].key.load(std::memory_order_relaxed);
         if (k == nullptr || k == kTombstone) {
-            m.deviceSlots[h].data.store(data, std::memory_order_relaxed);
-            m.deviceSlots[h].key.store(key, std::memory_order_release);
+            gDeviceSlots[h].data.store(data, std::memory_order_relaxed);
+            gDeviceSlots[h].key.store(key, std::memory_order_release);
             return;
         }
     }
     // Table full: lookups of this device take the locked map path.
 }
 
-void RetractDeviceSlot(Maps& m, DispatchKey key) {
+void RetractDeviceSlot(Maps& /*m*/, DispatchKey key) {
     for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
-        void* k = m.deviceSlots[h].key.load(std::memory_order_relaxed);
+        void* k = gDeviceSlots[h].key.load(std::memory_order_relaxed);
         if (k == nullptr) return;
         if (k == key) {
-            m.deviceSlots[h].data.store(nullptr, std::memory_order_relaxed);
-            m.deviceSlots[h].key.store(kTombstone, std::memory_order_release);
+            gDeviceSlots[h].data.store(nullptr, std::memory_order_relaxed);
+            gDeviceSlots[h].key.store(kTombstone, std::memory_order_release);
             return;
         }
     }
@@ -133,17 +135,24 @@ InstanceData* GetInstanceDataForPhysicalDevice(VkPhysicalDevice physicalDevice) 
     return GetInstanceData(physicalDevice);
 }
 
-DeviceData* GetDeviceData(const void* dispatchable) {
+namespace {
+// More live devices than slots, or an unknown key: the locked map.
+__attribute__((noinline)) DeviceData* GetDeviceDataSlow(DispatchKey key) {
     Maps& m = GetMaps();
+    std::shared_lock lock(m.mutex);
+    auto it = m.devices.find(key);
+    return it == m.devices.end() ? nullptr : it->second.get();
+}
+}  // namespace
+
+DeviceData* GetDeviceData(const void* dispatchable) {
     const DispatchKey key = GetDispatchKey(dispatchable);
     for (std::size_t i = 0, h = SlotHash(key); i < kDeviceSlots; ++i, h = (h + 1) & (kDeviceSlots - 1)) {
-        void* k = m.deviceSlots[h].key.load(std::memory_order_acquire);
-        if (k == key) return m.deviceSlots[h].data.load(std::memory_order_relaxed);
+        void* k = gDeviceSlots[h].key.load(std::memory_order_acquire);
+        if (k == key) return gDeviceSlots[h].data.load(std::memory_order_relaxed);
         if (k == nullptr) break;
     }
-    std::shared_lock lock(m.mutex);
-    auto it = m.devices.find(GetDispatchKey(dispatchable));
-    return it == m.devices.end() ? nullptr : it->second.get();
+    return GetDeviceDataSlow(key);
 }
 
 void StoreInstanceData(DispatchKey key, InstancePtr data) {

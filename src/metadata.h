@@ -49,6 +49,10 @@ public:
     virtual std::size_t GetAllocationCount() const = 0;
     virtual std::size_t GetFreeRegionsCount() const = 0;
     virtual Size GetSumFreeSize() const = 0;
+    // An upper bound (≤ GetSumFreeSize()) of the largest free range: no request larger than this
+    // can succeed, so a pool may skip the block without searching it. Algorithms that can bound
+    // it more tightly in O(1) override this; the default is the sum of free bytes.
+    virtual Size GetMaxFreeRangeUpperBound() const { return GetSumFreeSize(); }
     virtual bool IsEmpty() const = 0;
 
     // Finds a place for `size` bytes aligned to `alignment` (power of two). `flags` are AllocFlags

@@ -47,7 +47,10 @@
 #include <algorithm>
 #include <cassert>
 #include <condition_variable>
+#include <atomic>
 #include <utility>
+
+#include "tlsf_metadata.h"
 
 namespace vma::core {
 
@@ -73,11 +76,20 @@ Size CalcPreferredBlockSize(const PoolConfig& config) {
 
 struct Pool::Impl {
     Impl(const PoolConfig& cfg, BlockSource& src)
-        : config(cfg), source(src), preferredBlockSize(CalcPreferredBlockSize(cfg)) {}
+        : config(cfg),
+          source(src),
+          preferredBlockSize(CalcPreferredBlockSize(cfg)),
+          tlsf(cfg.algorithm == Algorithm::kTlsf) {}
 
     const PoolConfig config;
     BlockSource& source;
     const Size preferredBlockSize;
+    // Every block's metadata is a TlsfMetadata (final): its calls are made directly, not through
+    // the vtable, and the small ones are inlined.
+    const bool tlsf;
+    // Blocks whose `empty` is set. Written under `mutex`; read without it by Free to decide
+    // whether the budget needs asking at all (it matters only when there is an empty block).
+    std::atomic<std::uint32_t> emptyBlocks{0};
 
     mutable std::mutex mutex;
     // Everything below is guarded by `mutex`.
@@ -119,15 +131,31 @@ struct Pool::Impl {
         return largest;
     }
 
+    // Updates the block's cached free bytes, bound and emptiness from its metadata.
+    template <class M>
+    void RefreshAs(Block& block, const M& metadata) {
+        block.freeBytes = metadata.GetSumFreeSize();
+        const bool empty = metadata.IsEmpty();
+        if (empty != block.empty) {
+            block.empty = empty;
+            const std::uint32_t count = emptyBlocks.load(std::memory_order_relaxed);
+            emptyBlocks.store(empty ? count + 1 : count - 1, std::memory_order_relaxed);
+        }
+    }
+    void Refresh(Block& block) {
+        if (tlsf) return RefreshAs(block, static_cast<const TlsfMetadata&>(*block.metadata));
+        RefreshAs(block, *block.metadata);
+    }
+
     // Moves blocks[index], whose free bytes just changed, to its place in the sorted order.
     void Reposition(std::size_t index) {
         if (Linear()) return;
-        const Size free = blocks[index]->metadata->GetSumFreeSize();
-        while (index > 0 && blocks[index - 1]->metadata->GetSumFreeSize() > free) {
+        const Size free = blocks[index]->freeBytes;
+        while (index > 0 && blocks[index - 1]->freeBytes > free) {
             std::swap(blocks[index - 1], blocks[index]);
             --index;
         }
-        while (index + 1 < blocks.size() && blocks[index + 1]->metadata->GetSumFreeSize() < free) {
+        while (index + 1 < blocks.size() && blocks[index + 1]->freeBytes < free) {
             std::swap(blocks[index + 1], blocks[index]);
             ++index;
         }
@@ -140,11 +168,9 @@ struct Pool::Impl {
         return blocks.size();
     }
 
-    bool TryAllocateFromBlock(std::size_t index, Size size, Size alignment, SuballocKind kind, void* userData,
-                              PoolAllocation* out) {
-        Block& block = *blocks[index];
-        Metadata& metadata = *block.metadata;
-        if (metadata.GetSumFreeSize() < size) return false;
+    template <class M>
+    __attribute__((always_inline)) bool TryAllocateFromBlockAs(M& metadata, Block& block, std::size_t index, Size size, Size alignment,
+                                SuballocKind kind, void* userData, PoolAllocation* out) {
         Size offset = 0;
         const AllocHandle handle = metadata.Allocate(size, alignment, kind, config.allocFlags, userData, &offset);
         if (handle == kNullHandle) return false;
@@ -154,8 +180,24 @@ struct Pool::Impl {
         out->size = size;
         stats.allocationCount += 1;
         stats.allocationBytes += metadata.GetAllocationSize(handle);
+        RefreshAs(block, metadata);
         Reposition(index);
         return true;
+    }
+
+    // Fast reject, without a search: no free range of the block can hold `size` (the TLSF bound is
+    // O(1) from its bitmaps; it is never above the free bytes).
+    __attribute__((always_inline)) bool TryAllocateFromBlock(std::size_t index, Size size, Size alignment,
+                                                             SuballocKind kind, void* userData, PoolAllocation* out) {
+        Block& block = *blocks[index];
+        if (block.freeBytes < size) return false;
+        if (tlsf) {
+            auto& metadata = static_cast<TlsfMetadata&>(*block.metadata);
+            if (metadata.GetMaxFreeRangeUpperBound() < size) return false;
+            return TryAllocateFromBlockAs(metadata, block, index, size, alignment, kind, userData, out);
+        }
+        if (block.metadata->GetMaxFreeRangeUpperBound() < size) return false;
+        return TryAllocateFromBlockAs(*block.metadata, block, index, size, alignment, kind, userData, out);
     }
 
     bool TryAllocateFromExisting(Size size, Size alignment, SuballocKind kind, void* userData, PoolAllocation* out) {
@@ -192,6 +234,7 @@ struct Pool::Impl {
         };
         for (auto& block : blocks) {
             if (doomed(block)) {
+                emptyBlocks.store(emptyBlocks.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
                 stats.blockCount -= 1;
                 stats.blockBytes -= block->size;
                 released->push_back(std::move(block));
@@ -260,6 +303,9 @@ struct Pool::Impl {
             source.FreeBlock(block->cookie, block->size);
             throw;
         }
+        // Cached state of a fresh block; counted in emptyBlocks once inserted (under the lock).
+        block->freeBytes = block->metadata->GetSumFreeSize();
+        block->empty = false;
         return block;
     }
 };
@@ -310,6 +356,7 @@ PoolResult Pool::Allocate(Size size, Size alignment, SuballocKind kind, void* us
     if (!fresh) return PoolResult::kOutOfMemory;
 
     fresh->id = im.nextBlockId++;
+    im.Refresh(*fresh);  // counts it as empty
     im.stats.blockCount += 1;
     im.stats.blockBytes += fresh->size;
     Block* const freshBlock = fresh.get();
@@ -334,24 +381,44 @@ PoolResult Pool::Allocate(Size size, Size alignment, SuballocKind kind, void* us
 void Pool::Free(const PoolAllocation& allocation) {
     if (allocation.block == nullptr || allocation.handle == kNullHandle) return;
     Impl& im = *impl_;
-    const bool overBudget = im.OverBudget();  // asked before locking, as VMA does
+    // The budget decides only whether empty blocks are released, so it is asked only when there
+    // is one: before locking, as VMA does, when the pool already holds an empty block; after this
+    // free otherwise, if the free left one (then the pool is relocked to release them).
+    const bool asked = im.emptyBlocks.load(std::memory_order_relaxed) != 0;
+    const bool overBudget = asked && im.OverBudget();
+    bool askNow = false;
     std::vector<std::unique_ptr<Block>> released;
     {
         std::lock_guard<std::mutex> lock(im.mutex);
         const std::size_t index = im.IndexOf(allocation.block);
         assert(index < im.blocks.size() && "allocation from another pool, or its block was released");
         if (index == im.blocks.size()) return;
-        Metadata& metadata = *allocation.block->metadata;
-        const Size bytes = metadata.GetAllocationSize(allocation.handle);
-        metadata.Free(allocation.handle);
+        Block& block = *allocation.block;
+        Size bytes;
+        if (im.tlsf) {
+            auto& metadata = static_cast<TlsfMetadata&>(*block.metadata);
+            bytes = metadata.GetAllocationSize(allocation.handle);
+            metadata.Free(allocation.handle);
+            im.RefreshAs(block, metadata);
+        } else {
+            Metadata& metadata = *block.metadata;
+            bytes = metadata.GetAllocationSize(allocation.handle);
+            metadata.Free(allocation.handle);
+            im.RefreshAs(block, metadata);
+        }
         im.stats.allocationCount -= 1;
         im.stats.allocationBytes -= bytes;
         im.Reposition(index);
         if (overBudget) {
             im.TakeEmptyBlocks(0, &released);
-        } else if (metadata.IsEmpty()) {
+        } else if (block.empty) {
             im.TakeEmptyBlocks(im.config.keepEmptyBlocks, &released);
         }
+        askNow = !asked && im.emptyBlocks.load(std::memory_order_relaxed) != 0;
+    }
+    if (askNow && im.OverBudget()) {
+        std::lock_guard<std::mutex> lock(im.mutex);
+        im.TakeEmptyBlocks(0, &released);
     }
     im.Release(released);
 }
@@ -418,6 +485,12 @@ bool Pool::Validate(std::string* why) const {
         if (im.Linear() && i > 0 && im.blocks[i - 1]->id > block->id) {
             return fail(label + ": linear pool blocks not in creation order");
         }
+        if (block->freeBytes != block->metadata->GetSumFreeSize() || block->empty != block->metadata->IsEmpty()) {
+            return fail(label + ": cached free bytes or emptiness differ from the metadata");
+        }
+        if (block->metadata->GetMaxFreeRangeUpperBound() > block->freeBytes) {
+            return fail(label + ": largest free range bound above the free bytes");
+        }
         if (block->metadata->IsEmpty()) ++emptyCount;
         block->metadata->AddStatistics(sum);
         ids.push_back(block->id);
@@ -425,6 +498,7 @@ bool Pool::Validate(std::string* why) const {
     std::sort(ids.begin(), ids.end());
     if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return fail("block ids not unique");
     if (emptyCount > im.config.keepEmptyBlocks) return fail("more empty blocks than keepEmptyBlocks");
+    if (emptyCount != im.emptyBlocks.load(std::memory_order_relaxed)) return fail("empty block count differs");
     if (sum.blockCount != im.stats.blockCount || sum.blockBytes != im.stats.blockBytes) {
         return fail("block counters differ from the blocks");
     }

@@ -59,6 +59,10 @@ public:
     Size size = 0;
     std::uint32_t id = 0;      // unique within the pool, in creation order
     std::unique_ptr<Metadata> metadata;
+    // Cached by the pool (under its lock) after every change of the metadata, so that ordering the
+    // blocks reads no metadata: metadata->GetSumFreeSize() and IsEmpty().
+    Size freeBytes = 0;
+    bool empty = true;
 };
 
 struct PoolAllocation {

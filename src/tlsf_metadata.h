@@ -93,6 +93,17 @@ public:
     std::size_t GetFreeRegionsCount() const override { return freeNodeCount_; }
     Size GetSumFreeSize() const override { return config_.size - allocatedBytes_; }
     bool IsEmpty() const override { return allocationCount_ == 0; }
+    // O(1) from the bitmaps: every node of the highest non-empty list is below the next list's
+    // lower bound.
+    Size GetMaxFreeRangeUpperBound() const override {
+        if (classBitmap_ == 0) return 0;
+        const auto cls = 63u - static_cast<std::uint32_t>(__builtin_clzll(classBitmap_));
+        const auto second = 31u - static_cast<std::uint32_t>(__builtin_clz(listBitmaps_[cls]));
+        const Size next = cls == 0 ? Size{second + 1} << smallShift_
+                                   : Size{kListsPerClass + second + 1} << (cls + kClassShift - kSecondLevelBits);
+        const Size free = GetSumFreeSize();
+        return next - 1 < free ? next - 1 : free;
+    }
 
     // request->size is the size asked for; request->algorithmData the size that will be allocated
     // (rounded to bufferImageGranularity for image-like kinds when 1 < g ≤ 256; it is what
