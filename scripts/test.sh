@@ -25,13 +25,14 @@ if [ "${1:-}" = "--asan" ]; then
   export VMA_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so) $(ls /usr/lib/*/libvulkan_lvp.so | head -1)"
   status=0
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -L core || status=1
-  LD_PRELOAD=$VMA_ASAN_PRELOAD ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE core \
-    -E "validation|^layer[.]app[.]" || status=1
+  LD_PRELOAD=$VMA_ASAN_PRELOAD ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE "core|compat" \
+    -E "validation|^layer[.]app[.]|install_tree" || status=1
   # The validation layer leaks on purpose when it is unloaded: no leak check where it is loaded.
   LD_PRELOAD=$VMA_ASAN_PRELOAD ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$build" --output-on-failure \
     -j"$jobs" -R validation -E "^layer[.]app[.]" || status=1
-  # Python runs the apps here: app_runner.py hands VMA_ASAN_PRELOAD to the apps only.
-  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "^layer[.]app[.]" || status=1
+  # Python and bash run the programs here: the runners hand VMA_ASAN_PRELOAD to the programs only.
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "^layer[.]app[.]|install_tree" || status=1
+  ctest --test-dir "$build" --output-on-failure -L compat || status=1
   exit $status
 fi
 
