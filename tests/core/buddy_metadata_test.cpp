@@ -21,54 +21,7 @@ constexpr SuballocKind kBuf = SuballocKind::kBuffer;
 constexpr SuballocKind kOpt = SuballocKind::kImageOptimal;
 constexpr SuballocKind kLin = SuballocKind::kImageLinear;
 
-class BuddyMetadataTest : public ::testing::Test {
-  protected:
-    void Init(Size size, Size granularity = 1, Size before = 0, Size after = 0, bool isVirtual = false) {
-        MetadataConfig config;
-        config.size = size;
-        config.bufferImageGranularity = granularity;
-        config.marginBefore = before;
-        config.marginAfter = after;
-        config.isVirtual = isVirtual;
-        md_.Init(config);
-        before_ = before;
-        after_ = after;
-        live_.clear();
-        ASSERT_TRUE(Check());
-    }
-
-    // Returns kNullHandle when the request fails. Checks alignment and the whole block either way.
-    AllocHandle Alloc(Size size, Size alignment = 1, SuballocKind kind = kBuf) {
-        AllocationRequest request;
-        if (!md_.CreateRequest(size, alignment, kind, 0, &request)) {
-            EXPECT_TRUE(Check());
-            return kNullHandle;
-        }
-        EXPECT_EQ(request.offset % (alignment == 0 ? 1 : alignment), 0u) << "misaligned offset " << request.offset;
-        EXPECT_EQ(request.size, size);
-        void* userData = &userDataTokens_[live_.size() % 16];
-        const AllocHandle handle = md_.Commit(request, kind, userData);
-        EXPECT_NE(handle, kNullHandle);
-        EXPECT_EQ(live_.count(handle), 0u);
-        live_[handle] = {request.offset, size, userData};
-        EXPECT_TRUE(Check());
-        return handle;
-    }
-    void Free(AllocHandle handle) {
-        ASSERT_EQ(live_.count(handle), 1u);
-        md_.Free(handle);
-        live_.erase(handle);
-        EXPECT_TRUE(Check());
-    }
-    Size Offset(AllocHandle handle) const { return live_.at(handle).offset; }
-    ::testing::AssertionResult Check() const { return CheckBlock(md_, live_, before_, after_); }
-
-    BuddyMetadata md_;
-    LiveMap live_;
-    Size before_ = 0;
-    Size after_ = 0;
-    int userDataTokens_[16] = {};
-};
+using BuddyMetadataTest = testing::MetadataFixture<BuddyMetadata>;
 
 TEST_F(BuddyMetadataTest, FreshBlockIsOneFreeNode) {
     Init(1024);

@@ -106,4 +106,57 @@ inline ::testing::AssertionResult CheckBlock(const Metadata& md, const LiveMap& 
     return ::testing::AssertionSuccess();
 }
 
+// A fixture over one metadata object of type T: every step is followed by CheckBlock, and the
+// fixture keeps the shadow map of live allocations that CheckBlock compares against.
+template <typename T>
+class MetadataFixture : public ::testing::Test {
+  protected:
+    void Init(Size size, Size granularity = 1, Size before = 0, Size after = 0, bool isVirtual = false) {
+        MetadataConfig config;
+        config.size = size;
+        config.bufferImageGranularity = granularity;
+        config.marginBefore = before;
+        config.marginAfter = after;
+        config.isVirtual = isVirtual;
+        md_.Init(config);
+        before_ = before;
+        after_ = after;
+        live_.clear();
+        ASSERT_TRUE(Check());
+    }
+
+    // Returns kNullHandle when the request fails. Checks alignment and the whole block either way.
+    AllocHandle Alloc(Size size, Size alignment = 1, SuballocKind kind = SuballocKind::kBuffer,
+                      std::uint32_t flags = 0) {
+        AllocationRequest request;
+        if (!md_.CreateRequest(size, alignment, kind, flags, &request)) {
+            EXPECT_TRUE(Check());
+            return kNullHandle;
+        }
+        EXPECT_EQ(request.offset % (alignment == 0 ? 1 : alignment), 0u) << "misaligned offset " << request.offset;
+        EXPECT_EQ(request.size, size);
+        void* userData = &userDataTokens_[live_.size() % 16];
+        const AllocHandle handle = md_.Commit(request, kind, userData);
+        EXPECT_NE(handle, kNullHandle);
+        EXPECT_EQ(live_.count(handle), 0u);
+        live_[handle] = {request.offset, size, userData};
+        EXPECT_TRUE(Check());
+        return handle;
+    }
+    void Free(AllocHandle handle) {
+        ASSERT_EQ(live_.count(handle), 1u);
+        md_.Free(handle);
+        live_.erase(handle);
+        EXPECT_TRUE(Check());
+    }
+    Size Offset(AllocHandle handle) const { return live_.at(handle).offset; }
+    ::testing::AssertionResult Check() const { return CheckBlock(md_, live_, before_, after_); }
+
+    T md_;
+    LiveMap live_;
+    Size before_ = 0;
+    Size after_ = 0;
+    int userDataTokens_[16] = {};
+};
+
 }  // namespace vma::core::testing
