@@ -180,6 +180,22 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::NewNode() {
     return nodes_.push();
 }
 
+// Links node n, covering [offset, offset + size), into the physical list right in front of f.
+VMA_TLSF_INLINE void TlsfMetadata::LinkInFront(std::uint32_t n, std::uint32_t f, Size offset, Size size) {
+    Node& node = nodes_[n];
+    const std::uint32_t before = nodes_[f].prevPhys;
+    node.offset = offset;
+    node.size = size;
+    node.prevPhys = before;
+    node.nextPhys = f;
+    if (before != kNil) {
+        nodes_[before].nextPhys = n;
+    } else {
+        firstNode_ = n;
+    }
+    nodes_[f].prevPhys = n;
+}
+
 VMA_TLSF_INLINE void TlsfMetadata::ReleaseNode(std::uint32_t n) {
     Node& node = nodes_[n];
     node.size = 0;
@@ -435,19 +451,8 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
         } else {
             // Allocation at the front; f keeps the remainder behind it.
             t = NewNode();
-            Node& taken = nodes_[t];
+            LinkInFront(t, f, freeStart, end - freeStart);
             Node& rest = nodes_[f];
-            const std::uint32_t before = rest.prevPhys;
-            taken.offset = freeStart;
-            taken.size = end - freeStart;
-            taken.prevPhys = before;
-            taken.nextPhys = f;
-            if (before != kNil) {
-                nodes_[before].nextPhys = t;
-            } else {
-                firstNode_ = t;
-            }
-            rest.prevPhys = t;
             rest.offset = end;
             rest.size = freeEnd - end;
             Relist<kVirtual>(f, p.list);
@@ -471,24 +476,9 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
         // then rarely changes); the padding becomes a new free node.
         t = NewNode();
         const std::uint32_t pad = NewNode();
-        Node& taken = nodes_[t];
-        Node& padding = nodes_[pad];
+        LinkInFront(pad, f, freeStart, start - freeStart);
+        LinkInFront(t, f, start, end - start);
         Node& rest = nodes_[f];
-        const std::uint32_t before = rest.prevPhys;
-        padding.offset = freeStart;
-        padding.size = start - freeStart;
-        padding.prevPhys = before;
-        padding.nextPhys = t;
-        if (before != kNil) {
-            nodes_[before].nextPhys = pad;
-        } else {
-            firstNode_ = pad;
-        }
-        taken.offset = start;
-        taken.size = end - start;
-        taken.prevPhys = pad;
-        taken.nextPhys = f;
-        rest.prevPhys = t;
         rest.offset = end;
         rest.size = freeEnd - end;
         Relist<kVirtual>(f, p.list);

@@ -278,6 +278,7 @@ private:
     void RemoveFree(std::uint32_t n, std::uint32_t list);
     template <bool kVirtual>
     void Relist(std::uint32_t n, std::uint32_t oldList);
+    void LinkInFront(std::uint32_t n, std::uint32_t f, Size offset, Size size);
     std::uint32_t NewNode();
     void ReleaseNode(std::uint32_t n);
 
