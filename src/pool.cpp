@@ -30,9 +30,11 @@
 //
 // Empty blocks (VMA `VmaBlockVector::Free`, L11932)
 //   keepEmptyBlocks empty blocks (VMA: one) are kept so that a free/alloc pair at a block boundary
-//   does not hit the driver each time; the largest empty blocks are the ones kept. When the source
-//   reports usage ≥ budget, every empty block is released. Blocks are returned to the source
-//   after the lock is dropped.
+//   does not hit the driver each time; the largest empty blocks are the ones kept. With a grace
+//   period (emptyBlockGraceNs, not in VMA) the others are released only once they have stayed
+//   empty that long: checked by later frees and by TrimExpiredEmptyBlocks. When the source
+//   reports usage ≥ budget, every empty block is released at once. Blocks are returned to the
+//   source after the lock is dropped.
 //
 // Threads
 //   One mutex guards the blocks, their metadata and the counters. It is never held while the
@@ -48,6 +50,7 @@
 #include <cassert>
 #include <condition_variable>
 #include <atomic>
+#include <chrono>
 #include <utility>
 
 #include "tlsf_metadata.h"
@@ -101,6 +104,13 @@ struct Pool::Impl {
     Statistics stats;
 
     bool Linear() const { return config.algorithm == Algorithm::kLinear; }
+
+    std::uint64_t Now() const {
+        if (config.clock != nullptr) return config.clock();
+        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now().time_since_epoch())
+                                              .count());
+    }
 
     // Bytes a fresh block needs to hold this request: the front margin rounded up to the alignment
     // (so the allocation itself is aligned), the size, the back margin; with granularity, the size
@@ -218,8 +228,10 @@ struct Pool::Impl {
     }
 
     // Removes empty blocks beyond `keep` (keeping the largest, then the oldest) and hands them to
-    // `released` so the caller can return them to the source after unlocking.
-    void TakeEmptyBlocks(std::size_t keep, std::vector<std::unique_ptr<Block>>* released) {
+    // `released` so the caller can return them to the source after unlocking. With `onlyExpired`,
+    // of those only the ones empty for at least the grace period at time `now` go.
+    void TakeEmptyBlocks(std::size_t keep, std::vector<std::unique_ptr<Block>>* released, bool onlyExpired = false,
+                         std::uint64_t now = 0) {
         std::vector<Block*> empty;
         for (const auto& block : blocks) {
             if (block->metadata->IsEmpty()) empty.push_back(block.get());
@@ -229,6 +241,13 @@ struct Pool::Impl {
             return a->size != b->size ? a->size > b->size : a->id < b->id;
         });
         empty.erase(empty.begin(), empty.begin() + static_cast<std::ptrdiff_t>(keep));
+        if (onlyExpired) {
+            const std::uint64_t grace = config.emptyBlockGraceNs;
+            empty.erase(std::remove_if(empty.begin(), empty.end(),
+                                       [&](const Block* b) { return now - b->emptySince < grace; }),
+                        empty.end());
+            if (empty.empty()) return;
+        }
         auto doomed = [&](const std::unique_ptr<Block>& block) {
             return std::find(empty.begin(), empty.end(), block.get()) != empty.end();
         };
@@ -411,8 +430,13 @@ void Pool::Free(const PoolAllocation& allocation) {
         im.Reposition(index);
         if (overBudget) {
             im.TakeEmptyBlocks(0, &released);
-        } else if (block.empty) {
-            im.TakeEmptyBlocks(im.config.keepEmptyBlocks, &released);
+        } else if (im.config.emptyBlockGraceNs == 0) {
+            if (block.empty) im.TakeEmptyBlocks(im.config.keepEmptyBlocks, &released);
+        } else if (im.emptyBlocks.load(std::memory_order_relaxed) > im.config.keepEmptyBlocks || block.empty) {
+            // The clock is read only while there are empty blocks beyond the kept ones.
+            const std::uint64_t now = im.Now();
+            if (block.empty) block.emptySince = now;
+            im.TakeEmptyBlocks(im.config.keepEmptyBlocks, &released, true, now);
         }
         askNow = !asked && im.emptyBlocks.load(std::memory_order_relaxed) != 0;
     }
@@ -429,6 +453,19 @@ void Pool::TrimEmptyBlocks() {
     {
         std::lock_guard<std::mutex> lock(im.mutex);
         im.TakeEmptyBlocks(0, &released);
+    }
+    im.Release(released);
+}
+
+void Pool::TrimExpiredEmptyBlocks() {
+    Impl& im = *impl_;
+    if (im.config.emptyBlockGraceNs == 0 || im.emptyBlocks.load(std::memory_order_relaxed) <= im.config.keepEmptyBlocks) {
+        return;
+    }
+    std::vector<std::unique_ptr<Block>> released;
+    {
+        std::lock_guard<std::mutex> lock(im.mutex);
+        im.TakeEmptyBlocks(im.config.keepEmptyBlocks, &released, true, im.Now());
     }
     im.Release(released);
 }
@@ -497,7 +534,9 @@ bool Pool::Validate(std::string* why) const {
     }
     std::sort(ids.begin(), ids.end());
     if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return fail("block ids not unique");
-    if (emptyCount > im.config.keepEmptyBlocks) return fail("more empty blocks than keepEmptyBlocks");
+    if (im.config.emptyBlockGraceNs == 0 && emptyCount > im.config.keepEmptyBlocks) {
+        return fail("more empty blocks than keepEmptyBlocks");
+    }
     if (emptyCount != im.emptyBlocks.load(std::memory_order_relaxed)) return fail("empty block count differs");
     if (sum.blockCount != im.stats.blockCount || sum.blockBytes != im.stats.blockBytes) {
         return fail("block counters differ from the blocks");

@@ -46,6 +46,13 @@ struct PoolConfig {
     Size marginBefore = 0;
     Size marginAfter = 0;
     std::uint32_t keepEmptyBlocks = 1;    // empty blocks kept as hysteresis (VMA keeps one)
+    // Empty blocks beyond keepEmptyBlocks are released only after staying empty this long (0: at
+    // once, VMA's rule). A program that frees everything and allocates it again (a level reload,
+    // a benchmark repetition) then reuses its blocks instead of asking the driver for each again.
+    // Over budget, empty blocks are still released at once.
+    std::uint64_t emptyBlockGraceNs = 0;
+    // Monotonic time in nanoseconds for the grace period; null: std::chrono::steady_clock.
+    std::uint64_t (*clock)() = nullptr;
     // true: never ask the source for a block larger than budget - usage (a too-large candidate
     // counts as a source failure, so the pool halves it; less than `size` left → kOutOfMemory).
     // VMA does this when it can fall back to a dedicated allocation; set it when the caller falls
@@ -63,6 +70,7 @@ public:
     // blocks reads no metadata: metadata->GetSumFreeSize() and IsEmpty().
     Size freeBytes = 0;
     bool empty = true;
+    std::uint64_t emptySince = 0;  // clock time the block last became empty (grace period)
 };
 
 struct PoolAllocation {
@@ -96,13 +104,17 @@ public:
     void Free(const PoolAllocation& allocation);
     // Frees every empty block now (e.g. on budget pressure).
     void TrimEmptyBlocks();
+    // Releases the empty blocks beyond keepEmptyBlocks whose grace period has run out. Cheap when
+    // there are none (one atomic load); callers may call it often (e.g. once per queue submission).
+    void TrimExpiredEmptyBlocks();
 
     Statistics GetStatistics() const;
     DetailedStatistics CalculateDetailedStatistics() const;
     // Calls visit for each block in increasing id order, with the pool lock held.
     void ForEachBlock(const std::function<void(const Block&)>& visit) const;
     // Validates every block's metadata and the pool's own invariants (unique ids, block sizes,
-    // counters, block order, at most keepEmptyBlocks empty blocks), under the pool lock.
+    // counters, block order, at most keepEmptyBlocks empty blocks unless a grace period is set),
+    // under the pool lock.
     bool Validate(std::string* why = nullptr) const;
 
 private:

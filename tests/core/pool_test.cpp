@@ -263,6 +263,83 @@ TEST(PoolTest, KeepEmptyBlocksIsConfigurable) {
     }
 }
 
+std::atomic<std::uint64_t> gFakeNow{0};
+std::uint64_t FakeClock() { return gFakeNow.load(); }
+
+TEST(PoolTest, GracePeriodKeepsEmptyBlocksForReuse) {
+    FakeSource source;
+    PoolConfig config = LargeHeap();
+    config.emptyBlockGraceNs = 1000;
+    config.clock = &FakeClock;
+    gFakeNow = 5000;
+    Pool pool(config, source);
+    std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
+    const std::size_t count = allocations.size();
+    for (const PoolAllocation& a : allocations) pool.Free(a);
+    // Within the grace period every empty block stays.
+    EXPECT_EQ(source.LiveCount(), 3u);
+    ExpectValid(pool);
+    pool.TrimExpiredEmptyBlocks();
+    EXPECT_EQ(source.LiveCount(), 3u);
+
+    // The same allocations again: served by the kept blocks, no source call.
+    gFakeNow += 999;
+    allocations.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        PoolAllocation a;
+        ASSERT_EQ(pool.Allocate(1 * kMiB, 1, SuballocKind::kBuffer, nullptr, &a), PoolResult::kSuccess);
+        allocations.push_back(a);
+    }
+    EXPECT_EQ(source.Calls(), 3u);
+    ExpectValid(pool);
+    for (const PoolAllocation& a : allocations) pool.Free(a);
+    EXPECT_EQ(source.LiveCount(), 3u);
+
+    // Once the grace period has run out, all but keepEmptyBlocks (the largest) go.
+    gFakeNow += 999;
+    pool.TrimExpiredEmptyBlocks();
+    EXPECT_EQ(source.LiveCount(), 3u);
+    gFakeNow += 1;
+    pool.TrimExpiredEmptyBlocks();
+    EXPECT_EQ(source.LiveCount(), 1u);
+    ExpectValid(pool);
+    Size kept = 0;
+    pool.ForEachBlock([&](const Block& b) { kept = b.size; });
+    EXPECT_EQ(kept, 128 * kMiB);
+}
+
+TEST(PoolTest, GracePeriodEndsOnALaterFree) {
+    FakeSource source;
+    PoolConfig config = LargeHeap();
+    config.emptyBlockGraceNs = 1000;
+    config.clock = &FakeClock;
+    gFakeNow = 100;
+    Pool pool(config, source);
+    std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
+    PoolAllocation last = allocations.back();  // in the newest (128 MiB) block
+    allocations.pop_back();
+    for (const PoolAllocation& a : allocations) pool.Free(a);
+    EXPECT_EQ(source.LiveCount(), 3u);
+    gFakeNow += 5000;
+    // No trim call: the next free sees the expired blocks (32 and 64 MiB) and releases them.
+    pool.Free(last);
+    EXPECT_EQ(source.LiveCount(), 1u);
+    ExpectValid(pool);
+}
+
+TEST(PoolTest, GracePeriodYieldsToBudget) {
+    FakeSource source;
+    PoolConfig config = LargeHeap();
+    config.emptyBlockGraceNs = 1000000000;
+    config.clock = &FakeClock;
+    Pool pool(config, source);
+    std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
+    source.SetBudget(10 * kGiB, 1 * kGiB);  // over budget: empty blocks go at once
+    for (const PoolAllocation& a : allocations) pool.Free(a);
+    EXPECT_EQ(source.LiveCount(), 0u);
+    ExpectValid(pool);
+}
+
 TEST(PoolTest, HalvesNewBlockWhenSourceFails) {
     FakeSource source;
     source.failAtOrAbove = 256 * kMiB;
