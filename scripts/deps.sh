@@ -3,7 +3,8 @@
 VMA_PACKAGES=(
   cmake make g++ pkg-config python3 clang libclang-rt-14-dev
   libvulkan-dev vulkan-validationlayers-dev vulkan-validationlayers mesa-vulkan-drivers vulkan-tools
-  libspdlog-dev libfmt-dev googletest libgtest-dev libbenchmark-dev glslang-tools xvfb
+  libspdlog-dev libfmt-dev nlohmann-json3-dev python3-pil googletest libgtest-dev libbenchmark-dev
+  glslang-tools xvfb
   gfxreconstruct ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad glmark2-x11
 )
 
