@@ -4,6 +4,7 @@
 
 #include "faults.h"
 #include "intercepts.h"
+#include "corruption.h"
 #include "layer.h"
 #include "memory.h"
 
@@ -168,6 +169,7 @@ VkResult QueueBindSparse(VkQueue queue, uint32_t bindInfoCount, const VkBindSpar
         infos[i].pImageOpaqueBinds = opaqueInfos[i].data();
         infos[i].pImageBinds = imageInfos[i].data();
     }
+    auto lock = LockSharedQueue(*d, queue);
     return d->dispatch.QueueBindSparse(queue, bindInfoCount, infos.data(), fence);
 }
 

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "corruption.h"
+#include "dump.h"
 #include "extensions.h"
 #include "intercepts.h"
 #include "layer.h"
@@ -25,6 +27,16 @@ VkLayerDeviceCreateInfo* FindLayerLink(const VkDeviceCreateInfo* createInfo) {
 
 // bufferDeviceAddress may be enabled through VkPhysicalDeviceBufferDeviceAddressFeatures,
 // VkPhysicalDeviceVulkan12Features or the EXT struct.
+PFN_vkSetDeviceLoaderData FindSetLoaderData(const VkDeviceCreateInfo* createInfo) {
+    for (auto* p = static_cast<const VkBaseInStructure*>(createInfo->pNext); p; p = p->pNext) {
+        if (p->sType == VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO) {
+            auto* info = reinterpret_cast<const VkLayerDeviceCreateInfo*>(p);
+            if (info->function == VK_LOADER_DATA_CALLBACK) return info->u.pfnSetDeviceLoaderData;
+        }
+    }
+    return nullptr;
+}
+
 bool BufferDeviceAddressEnabled(const VkDeviceCreateInfo* createInfo) {
     for (auto* p = static_cast<const VkBaseInStructure*>(createInfo->pNext); p; p = p->pNext) {
         if (p->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_BUFFER_DEVICE_ADDRESS_FEATURES &&
@@ -128,8 +140,12 @@ VkResult CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo*
     if (!data) return VK_ERROR_OUT_OF_HOST_MEMORY;
     data->allocator = allocator;
 
+    // detect_corruption / fill_allocations on memory the host cannot map need a queue: one more
+    // in the create info when a family has one to spare.
+    LayerQueuePlan queuePlan;
+    PlanLayerQueue(*inst, physicalDevice, *pCreateInfo, &queuePlan);
     link->u.pLayerInfo = link->u.pLayerInfo->pNext;
-    VkResult result = nextCreate(physicalDevice, pCreateInfo, pAllocator, pDevice);
+    VkResult result = nextCreate(physicalDevice, &queuePlan.createInfo, pAllocator, pDevice);
     if (result != VK_SUCCESS) return result;
 
     data->device = *pDevice;
@@ -158,6 +174,7 @@ VkResult CreateDevice(VkPhysicalDevice physicalDevice, const VkDeviceCreateInfo*
         data->memoryBudget = data->memoryBudget && inst->dispatch.GetPhysicalDeviceMemoryProperties2 &&
                              inst->apiVersion >= VK_API_VERSION_1_1;
     }
+    data->guard = CorruptionGuard::Create(*data, queuePlan, FindSetLoaderData(pCreateInfo));
     data->memory = std::make_unique<MemoryManager>(*data);
 
     inst->reporter->Report(Severity::kDebug, "VMA-device", "device created");
@@ -170,10 +187,13 @@ void DestroyDevice(VkDevice device, const VkAllocationCallbacks* pAllocator) {
     if (!device) return;
     DevicePtr data = TakeDeviceData(GetDispatchKey(device));
     if (!data) return;
+    if (data->guard) data->guard->CheckAll("at vkDestroyDevice");
+    DumpIfRequested(*data, DumpTrigger::kDestroy);  // before anything is freed
     // Frees every block (and reports allocations the app leaked) before the device goes away.
     data->memory->Shutdown();
     data->reporter().Report(Severity::kInfo, "VMA-summary", SummaryLine(*data));
     data->memory.reset();
+    data->guard.reset();  // after the blocks: their transfer buffers go with them
     data->dispatch.DestroyDevice(device, pAllocator);
     data->reporter().Flush();
 }

@@ -81,8 +81,18 @@ const FunctionMap& DeviceFunctions() {
         ADD_HOOK(GetDeviceImageMemoryRequirementsKHR),
         ADD_HOOK(GetAccelerationStructureMemoryRequirementsNV),
         ADD_HOOK(GetVideoSessionMemoryRequirementsKHR),
+        ADD_HOOK(CreateBuffer),
+        ADD_HOOK(CreateImage),
         ADD_HOOK(DestroyBuffer),
         ADD_HOOK(DestroyImage),
+        // queue.cpp
+        ADD_HOOK(QueueSubmit),
+        ADD_HOOK(QueueSubmit2),
+        ADD_HOOK(QueueSubmit2KHR),
+        ADD_HOOK(QueueWaitIdle),
+        ADD_HOOK(DeviceWaitIdle),
+        // dump.cpp
+        ADD_HOOK(QueuePresentKHR),
         // names.cpp
         ADD_HOOK(SetDebugUtilsObjectNameEXT),
         ADD_HOOK(SetDebugUtilsObjectTagEXT),

@@ -37,6 +37,8 @@ void GetBufferMemoryRequirements2KHR(VkDevice, const VkBufferMemoryRequirementsI
 void GetImageMemoryRequirements2KHR(VkDevice, const VkImageMemoryRequirementsInfo2*, VkMemoryRequirements2*);
 void GetDeviceBufferMemoryRequirementsKHR(VkDevice, const VkDeviceBufferMemoryRequirements*, VkMemoryRequirements2*);
 void GetDeviceImageMemoryRequirementsKHR(VkDevice, const VkDeviceImageMemoryRequirements*, VkMemoryRequirements2*);
+VkResult CreateBuffer(VkDevice, const VkBufferCreateInfo*, const VkAllocationCallbacks*, VkBuffer*);
+VkResult CreateImage(VkDevice, const VkImageCreateInfo*, const VkAllocationCallbacks*, VkImage*);
 void DestroyBuffer(VkDevice, VkBuffer, const VkAllocationCallbacks*);
 void DestroyImage(VkDevice, VkImage, const VkAllocationCallbacks*);
 
@@ -70,6 +72,16 @@ void GetAccelerationStructureMemoryRequirementsNV(VkDevice, const VkAcceleration
                                                   VkMemoryRequirements2KHR*);
 VkResult GetVideoSessionMemoryRequirementsKHR(VkDevice, VkVideoSessionKHR, uint32_t*,
                                               VkVideoSessionMemoryRequirementsKHR*);
+
+// queue.cpp
+VkResult QueueSubmit(VkQueue, uint32_t, const VkSubmitInfo*, VkFence);
+VkResult QueueSubmit2(VkQueue, uint32_t, const VkSubmitInfo2*, VkFence);
+VkResult QueueSubmit2KHR(VkQueue, uint32_t, const VkSubmitInfo2*, VkFence);
+VkResult QueueWaitIdle(VkQueue);
+VkResult DeviceWaitIdle(VkDevice);
+
+// dump.cpp
+VkResult QueuePresentKHR(VkQueue, const VkPresentInfoKHR*);
 
 // names.cpp
 VkResult SetDebugUtilsObjectNameEXT(VkDevice, const VkDebugUtilsObjectNameInfoEXT*);

@@ -17,12 +17,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "corruption.h"
 #include "report.h"
 #include "settings.h"
 
 namespace vma::layer {
 
-class MemoryManager;  // memory.h
+class MemoryManager;    // memory.h
+class CorruptionGuard;  // corruption.h
 
 using DispatchKey = void*;
 inline DispatchKey GetDispatchKey(const void* dispatchable) { return *static_cast<void* const*>(dispatchable); }
@@ -83,6 +85,8 @@ struct DeviceData {
     VkPhysicalDeviceLimits limits{};
     HostAllocator allocator;
     MemoryCounters counters;
+    std::atomic<std::uint64_t> presentCount{0};  // vkQueuePresentKHR calls (dump_on present:N)
+    std::unique_ptr<CorruptionGuard> guard;  // margins, checks and fills; null when all are off
     std::unique_ptr<MemoryManager> memory;
 
     bool HasExtension(const char* name) const { return enabledExtensions.count(name) != 0; }

@@ -8,6 +8,10 @@
 #include <cstring>
 #include <new>
 
+#include <chrono>
+
+#include "corruption.h"
+#include "dump.h"
 #include "intercepts.h"
 #include "layer.h"
 
@@ -90,12 +94,14 @@ public:
             return false;
         }
         device_.counters.OnDriverAllocate(heap_, size);
+        if (device_.guard) device_.guard->OnBlockCreated(memoryType_, *block);
         *cookie = reinterpret_cast<std::uint64_t>(block);
         return true;
     }
 
     void FreeBlock(std::uint64_t cookie, core::Size size) override {
         auto* block = reinterpret_cast<DriverBlock*>(cookie);
+        if (device_.guard) device_.guard->OnBlockDestroyed(*block);
         if (block->mapped) device_.dispatch.UnmapMemory(device_.device, block->memory);
         device_.dispatch.FreeMemory(device_.device, block->memory, nullptr);
         device_.counters.OnDriverFree(heap_, size);
@@ -108,6 +114,8 @@ public:
 
     std::uint32_t memoryType() const { return memoryType_; }
     std::uint32_t heap() const { return heap_; }
+    bool deviceAddress() const { return deviceAddress_; }
+    std::uint32_t priorityBucket() const { return PriorityBucket(priority_); }
 
 private:
     DeviceData& device_;
@@ -419,6 +427,8 @@ __attribute__((noinline)) PoolState* MemoryManager::CreatePool(std::size_t index
     config.heapSize = device_.memoryProperties.memoryHeaps[heap].size;
     config.preferredBlockSize = settings.blockSize;
     config.keepEmptyBlocks = settings.keepEmptyBlocks;
+    config.emptyBlockGraceNs = std::uint64_t{settings.emptyBlockGraceMs} * 1000000u;
+    if (device_.guard) config.marginBefore = config.marginAfter = device_.guard->margin();
     // Slices are aligned and sized to the granularity by the layer, so no two slices ever share a
     // bufferImageGranularity page: the core needs no granularity handling of its own.
     config.bufferImageGranularity = 1;
@@ -475,6 +485,7 @@ VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAlloc
     object->size = size;
     object->mapped = false;  // mapOffset and mapSize are read only while mapped
     object->boundKind.store(0, std::memory_order_relaxed);
+    object->boundUsage.store(0, std::memory_order_relaxed);
 
     VkResult result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     bool done = false;
@@ -497,6 +508,7 @@ VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAlloc
                 object->poolHandle = pa.handle;
                 object->reserved = reserved;
                 object->blockMapped = block->mapped;
+                if (device_.guard) device_.guard->OnAllocate(*object);
                 done = true;
                 result = VK_SUCCESS;
             }
@@ -531,6 +543,7 @@ void MemoryManager::Free(VkDeviceMemory memory, const VkAllocationCallbacks* pAl
     if (memory == VK_NULL_HANDLE) return;  // legal no-op
     MemoryObject* object = Lookup(memory, "vkFreeMemory");
     if (!object) return;
+    if (object->pooled && device_.guard) device_.guard->OnFree(*object, memory);
     // Invalidate the handle before the slice can be reused: freeing implicitly unmaps. Only the
     // freeing thread writes the generation (frees of one handle are externally synchronised).
     object->live.store(false, std::memory_order_release);
@@ -671,7 +684,7 @@ struct LastQuery {
     std::uint64_t resource = 0;
     bool image = false;
     std::uint64_t epoch = 0;
-    VkMemoryRequirements requirements{};
+    ResourceRecord record;
 };
 thread_local LastQuery tLastQuery;
 }  // namespace
@@ -691,9 +704,18 @@ void MemoryManager::ObserveRequirements(std::uint64_t resource, bool image, cons
     }
     if (resource) {
         std::lock_guard<std::mutex> lock(requirementsMutex_);
-        requirements_[image][resource] = req;
-        tLastQuery = {this, resource, image, forgetEpoch_.load(std::memory_order_relaxed), req};
+        ResourceRecord& record = requirements_[image][resource];
+        record.hasRequirements = true;
+        record.requirements = req;
+        tLastQuery = {this, resource, image, forgetEpoch_.load(std::memory_order_relaxed), record};
     }
+}
+
+void MemoryManager::ObserveResource(std::uint64_t resource, bool image, std::uint8_t kind, std::uint64_t usage) {
+    std::lock_guard<std::mutex> lock(requirementsMutex_);
+    ResourceRecord& record = requirements_[image][resource];
+    record.kind = kind;
+    record.usage = usage;
 }
 
 void MemoryManager::ForgetResource(std::uint64_t resource, bool image) {
@@ -702,27 +724,28 @@ void MemoryManager::ForgetResource(std::uint64_t resource, bool image) {
     requirements_[image].erase(resource);
 }
 
-bool MemoryManager::FindRequirements(std::uint64_t resource, bool image, VkMemoryRequirements* req) {
+bool MemoryManager::FindResource(std::uint64_t resource, bool image, ResourceRecord* record) {
     const LastQuery& last = tLastQuery;
     if (last.manager == this && last.resource == resource && last.image == image &&
         last.epoch == forgetEpoch_.load(std::memory_order_relaxed)) {
-        *req = last.requirements;
+        *record = last.record;
         return true;
     }
     std::lock_guard<std::mutex> lock(requirementsMutex_);
     auto it = requirements_[image].find(resource);
     if (it == requirements_[image].end()) return false;
-    *req = it->second;
+    *record = it->second;
     return true;
 }
 
 bool MemoryManager::CheckBind(const char* caller, MemoryObject& object, std::uint64_t resource, bool image,
                               VkDeviceSize offset) {
-    object.boundKind.store(image ? 2 : 1, std::memory_order_relaxed);
     const char* what = image ? "image" : "buffer";
     std::string problem;
-    VkMemoryRequirements req{};
-    const bool known = FindRequirements(resource, image, &req);
+    ResourceRecord record;
+    const bool seen = FindResource(resource, image, &record);
+    const bool known = seen && record.hasRequirements;
+    const VkMemoryRequirements& req = record.requirements;
     if (offset >= object.size) {
         problem = "memoryOffset " + std::to_string(offset) + " is not less than the allocation size " +
                   std::to_string(object.size) + (image ? " (VUID-vkBindImageMemory-memoryOffset-01046)"
@@ -755,6 +778,15 @@ bool MemoryManager::CheckBind(const char* caller, MemoryObject& object, std::uin
                                   image ? VK_OBJECT_TYPE_IMAGE : VK_OBJECT_TYPE_BUFFER, resource);
         return false;
     }
+    // For the state map: what is bound here. Stores only when something new is added (the usual
+    // memory object gets one bind).
+    const std::uint8_t kind = seen ? record.kind : std::uint8_t{kResourceUnknown};
+    if ((object.boundKind.load(std::memory_order_relaxed) & kind) != kind) {
+        object.boundKind.fetch_or(kind, std::memory_order_relaxed);
+    }
+    if ((object.boundUsage.load(std::memory_order_relaxed) & record.usage) != record.usage) {
+        object.boundUsage.fetch_or(record.usage, std::memory_order_relaxed);
+    }
     return true;
 }
 
@@ -781,7 +813,67 @@ void MemoryManager::Shutdown() {
 }
 
 void MemoryManager::ForEachPool(const std::function<void(std::uint32_t, const core::Pool&)>& visit) const {
+    std::lock_guard<std::mutex> lock(poolsMutex_);  // poolStorage_ grows in CreatePool
     for (const auto& p : poolStorage_) visit(p->memoryType(), p->pool);
+}
+
+void MemoryManager::ForEachPoolKeyed(const std::function<void(const PoolKey&, const core::Pool&)>& visit) const {
+    std::vector<const PoolState*> pools;
+    {
+        std::lock_guard<std::mutex> lock(poolsMutex_);  // poolStorage_ grows in CreatePool
+        for (const auto& p : poolStorage_) pools.push_back(p.get());
+    }
+    for (const PoolState* p : pools) visit({p->memoryType(), p->deviceAddress(), p->priorityBucket()}, p->pool);
+}
+
+void MemoryManager::ForEachLiveObject(const std::function<void(const LiveObject&)>& visit) const {
+    const std::uint32_t used = nextSlot_.load(std::memory_order_acquire);
+    for (std::uint32_t s = 0; s < used; ++s) {
+        const MemoryObject* chunk = chunks_[s >> kChunkBits].load(std::memory_order_acquire);
+        if (!chunk) continue;
+        const MemoryObject& object = chunk[s & (kChunkSize - 1)];
+        // Seqlock-style read: the generation is bumped by every free, so an unchanged generation
+        // around the reads means the record was live and unchanged throughout.
+        const std::uint32_t generation = object.generation.load(std::memory_order_acquire);
+        if (!object.live.load(std::memory_order_acquire)) continue;
+        const LiveObject info{reinterpret_cast<VkDeviceMemory>(MakeHandle(s, generation)), object.pooled,
+                              object.memoryTypeIndex, object.size,
+                              object.boundKind.load(std::memory_order_relaxed),
+                              object.boundUsage.load(std::memory_order_relaxed)};
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (object.generation.load(std::memory_order_relaxed) != generation ||
+            !object.live.load(std::memory_order_relaxed)) {
+            continue;
+        }
+        visit(info);
+    }
+}
+
+void MemoryManager::TrimExpiredEmptyBlocks() {
+    if (device_.instance->settings.emptyBlockGraceMs == 0) return;
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+    std::uint64_t next = nextTrimNs_.load(std::memory_order_relaxed);
+    if (now < next || !nextTrimNs_.compare_exchange_strong(next, now + 10000000u, std::memory_order_relaxed)) return;
+    std::vector<PoolState*> pools;
+    {
+        std::lock_guard<std::mutex> lock(poolsMutex_);
+        for (const auto& p : poolStorage_) pools.push_back(p.get());
+    }
+    for (PoolState* p : pools) p->pool.TrimExpiredEmptyBlocks();
+}
+
+std::uint64_t MemoryManager::HandleOf(const MemoryObject& object) const {
+    const std::uint32_t chunks = std::min(kMaxChunks, (nextSlot_.load(std::memory_order_relaxed) >> kChunkBits) + 1);
+    for (std::uint32_t c = 0; c < chunks; ++c) {
+        const MemoryObject* chunk = chunks_[c].load(std::memory_order_acquire);
+        if (!chunk) continue;
+        if (&object >= chunk && &object < chunk + kChunkSize) {
+            const auto slot = static_cast<std::uint32_t>((c << kChunkBits) + (&object - chunk));
+            return MakeHandle(slot, object.generation.load(std::memory_order_acquire));
+        }
+    }
+    return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,7 +881,10 @@ void MemoryManager::ForEachPool(const std::function<void(std::uint32_t, const co
 
 VkResult AllocateMemory(VkDevice device, const VkMemoryAllocateInfo* pAllocateInfo,
                         const VkAllocationCallbacks* pAllocator, VkDeviceMemory* pMemory) {
-    return GetDeviceData(device)->memory->Allocate(pAllocateInfo, pAllocator, pMemory);
+    DeviceData* d = GetDeviceData(device);
+    const VkResult result = d->memory->Allocate(pAllocateInfo, pAllocator, pMemory);
+    if (__builtin_expect(result != VK_SUCCESS, 0)) DumpIfRequested(*d, DumpTrigger::kOom);  // dump_on oom
+    return result;
 }
 
 void FreeMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbacks* pAllocator) {

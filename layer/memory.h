@@ -33,6 +33,7 @@ struct DriverBlock {
     VkDeviceMemory memory = VK_NULL_HANDLE;
     std::uint8_t* mapped = nullptr;
     VkDeviceSize size = 0;
+    VkBuffer guardBuffer = VK_NULL_HANDLE;  // over the whole block, for device-local margin checks
 };
 
 // One record per slot, 64-byte aligned. The first cache line holds everything allocate, free,
@@ -43,7 +44,7 @@ struct alignas(64) MemoryObject {
     bool pooled = false;
     // Host mapping as the app sees it (written only by calls the app synchronises per handle).
     bool mapped = false;
-    // Last resource kind bound (for dumps): 0 none, 1 buffer, 2 image.
+    // Kinds of the resources bound so far (ResourceKind bits), for dumps; see boundUsage.
     std::atomic<std::uint8_t> boundKind{0};
     // A debug name or private data is stored for this handle (so vkFreeMemory skips the side
     // tables, and their lock, for the usual object that has neither).
@@ -63,10 +64,29 @@ struct alignas(64) MemoryObject {
     std::uint8_t* blockMapped = nullptr;   // the block's persistent mapping (pooled, host-visible)
     VkDeviceSize mapOffset = 0;
     VkDeviceSize mapSize = 0;  // resolved: never VK_WHOLE_SIZE
+    std::atomic<std::uint64_t> boundUsage{0};  // usage flags of every resource bound, OR-ed (for dumps)
 
     core::PoolAllocation poolAllocation() const { return {poolBlock, poolHandle, offset, reserved}; }
 };
 static_assert(sizeof(MemoryObject) == 128, "MemoryObject: two cache lines");
+
+// What a resource is, for the state map's suballocation "Type" (MemoryObject::boundKind bits).
+enum ResourceKind : std::uint8_t {
+    kResourceBuffer = 1,
+    kResourceImageOptimal = 2,
+    kResourceImageLinear = 4,
+    kResourceImageUnknown = 8,  // another tiling (e.g. DRM format modifier)
+    kResourceUnknown = 16,      // bound without the layer having seen it created
+};
+
+// What the layer knows about one buffer or image: from its creation (kind, usage) and from the
+// app's memory-requirement query (for bind checks). One record, so a bind does one lookup.
+struct ResourceRecord {
+    std::uint8_t kind = kResourceUnknown;
+    std::uint64_t usage = 0;
+    bool hasRequirements = false;
+    VkMemoryRequirements requirements{};
+};
 
 // Flags decided once from the VkMemoryAllocateInfo pNext chain (Mesa's "parse once" pattern).
 struct AllocateInfoSummary {
@@ -118,8 +138,10 @@ public:
     // Memory requirements the app asked for: raise the slice alignment floor of each type and
     // remember each resource's requirements for bind checks.
     void ObserveRequirements(std::uint64_t resource, bool image, const VkMemoryRequirements& req);
+    // A created buffer or image: its kind and usage, for the state map.
+    void ObserveResource(std::uint64_t resource, bool image, std::uint8_t kind, std::uint64_t usage);
     void ForgetResource(std::uint64_t resource, bool image);
-    bool FindRequirements(std::uint64_t resource, bool image, VkMemoryRequirements* req);
+    bool FindResource(std::uint64_t resource, bool image, ResourceRecord* record);
 
     // Checks a bind of `resource` at `offset` in `object` against the slice; reports app errors
     // and returns false when the bind must not reach the driver.
@@ -136,7 +158,32 @@ public:
     // Usage and budget of a heap as VMA computes them (VK_EXT_memory_budget when the device has it).
     bool GetHeapBudget(std::uint32_t heap, VkDeviceSize* usage, VkDeviceSize* budget);
     std::uint64_t LiveObjectCount() const;
+    // The virtual handle of a live record (a scan of the slot table: for reports, not hot paths).
+    std::uint64_t HandleOf(const MemoryObject& object) const;
+    // Returns empty blocks whose grace period (empty_block_grace_ms) has run out to the driver.
+    // Called on queue submissions; looks at the clock at most every few milliseconds.
+    void TrimExpiredEmptyBlocks();
     void ForEachPool(const std::function<void(std::uint32_t memoryType, const core::Pool&)>& visit) const;
+    // Every pool with its key, for the state map. The pool list is copied under its lock; `visit`
+    // runs without it (it may take the pool's own lock).
+    struct PoolKey {
+        std::uint32_t memoryType;
+        bool deviceAddress;
+        std::uint32_t priorityBucket;  // 0..4 for priority 0, 0.25, 0.5 (the default), 0.75, 1
+    };
+    static constexpr std::uint32_t kDefaultPriorityBucket = 2;
+    void ForEachPoolKeyed(const std::function<void(const PoolKey&, const core::Pool&)>& visit) const;
+    // Every live record with its virtual handle (a walk of the slot table, for the state map). A
+    // record freed or reused while it is read is skipped (its generation changed).
+    struct LiveObject {
+        VkDeviceMemory handle;
+        bool pooled;
+        std::uint32_t memoryType;
+        VkDeviceSize size;
+        std::uint8_t boundKind;
+        std::uint64_t boundUsage;
+    };
+    void ForEachLiveObject(const std::function<void(const LiveObject&)>& visit) const;
 
     // Private data and names for pooled handles live here (the driver never sees the handle).
     std::mutex namesMutex;
@@ -179,7 +226,8 @@ private:
     std::mutex chunkMutex_;                   // only to create a chunk
     std::uint32_t poolableTypes_ = 0;         // types that settings and flags allow to pool
 
-    std::mutex poolsMutex_;
+    mutable std::mutex poolsMutex_;
+    std::atomic<std::uint64_t> nextTrimNs_{0};
     std::array<std::atomic<PoolState*>, VK_MAX_MEMORY_TYPES * 2 * kPriorityBuckets> pools_{};
     std::vector<std::unique_ptr<PoolState>> poolStorage_;
 
@@ -190,7 +238,7 @@ private:
     std::array<std::atomic<VkDeviceSize>, VK_MAX_MEMORY_HEAPS> fetchedUsage_{}, fetchedBudget_{}, fetchedOurs_{};
     std::mutex requirementsMutex_;
     std::atomic<std::uint64_t> forgetEpoch_{0};  // bumped whenever a resource is destroyed
-    std::unordered_map<std::uint64_t, VkMemoryRequirements> requirements_[2];  // [0] buffers, [1] images
+    std::unordered_map<std::uint64_t, ResourceRecord> requirements_[2];  // [0] buffers, [1] images
 };
 
 }  // namespace vma::layer

@@ -144,6 +144,52 @@ VkResult GetVideoSessionMemoryRequirementsKHR(VkDevice device, VkVideoSessionKHR
     return r;
 }
 
+// Buffers and images as the app creates them: their kind and usage go in the record that later
+// holds their requirements, so the bind that files them in the state map does one lookup.
+namespace {
+
+std::uint64_t BufferUsage(const VkBufferCreateInfo& info) {
+    // VK_KHR_maintenance5: VkBufferUsageFlags2CreateInfoKHR replaces usage with 64-bit flags
+    // (the 1.3.239 headers lack the struct: sType and layout restated).
+    struct BufferUsageFlags2 {
+        VkStructureType sType;
+        const void* pNext;
+        std::uint64_t usage;
+    };
+    const auto* usage2 = FindInChain<BufferUsageFlags2>(info.pNext, static_cast<VkStructureType>(1000470006));
+    return usage2 ? usage2->usage : info.usage;
+}
+
+std::uint8_t ImageKind(VkImageTiling tiling) {
+    if (tiling == VK_IMAGE_TILING_OPTIMAL) return kResourceImageOptimal;
+    if (tiling == VK_IMAGE_TILING_LINEAR) return kResourceImageLinear;
+    return kResourceImageUnknown;  // DRM format modifier
+}
+
+}  // namespace
+
+VkResult CreateBuffer(VkDevice device, const VkBufferCreateInfo* pCreateInfo, const VkAllocationCallbacks* pAllocator,
+                      VkBuffer* pBuffer) {
+    DeviceData* d = GetDeviceData(device);
+    const VkResult r = d->dispatch.CreateBuffer(device, pCreateInfo, pAllocator, pBuffer);
+    if (r == VK_SUCCESS) {
+        d->memory->ObserveResource(reinterpret_cast<std::uint64_t>(*pBuffer), false, kResourceBuffer,
+                                   BufferUsage(*pCreateInfo));
+    }
+    return r;
+}
+
+VkResult CreateImage(VkDevice device, const VkImageCreateInfo* pCreateInfo, const VkAllocationCallbacks* pAllocator,
+                     VkImage* pImage) {
+    DeviceData* d = GetDeviceData(device);
+    const VkResult r = d->dispatch.CreateImage(device, pCreateInfo, pAllocator, pImage);
+    if (r == VK_SUCCESS) {
+        d->memory->ObserveResource(reinterpret_cast<std::uint64_t>(*pImage), true, ImageKind(pCreateInfo->tiling),
+                                   pCreateInfo->usage);
+    }
+    return r;
+}
+
 void DestroyBuffer(VkDevice device, VkBuffer buffer, const VkAllocationCallbacks* pAllocator) {
     DeviceData* d = GetDeviceData(device);
     if (buffer) d->memory->ForgetResource(reinterpret_cast<std::uint64_t>(buffer), false);

@@ -221,6 +221,37 @@ const std::vector<SettingDef>& Definitions() {
              s.keepEmptyBlocks = static_cast<std::uint32_t>(n);
              return true;
          }},
+        {{"empty_block_grace_ms", "uint", "1000",
+          "Empty blocks beyond keep_empty_blocks are returned to the driver only after staying empty this many "
+          "milliseconds (0: at once, VMA's rule), so a program that frees and reallocates (a level reload) reuses "
+          "them. Over budget they are returned at once."},
+         [](Settings& s, const std::string& v, std::string* why) {
+             std::uint64_t n = 0;
+             if (!ParseUint(v, 3600u * 1000u, &n, why)) return false;
+             s.emptyBlockGraceMs = static_cast<std::uint32_t>(n);
+             return true;
+         }},
+        {{"detect_corruption", "bool", "false",
+          "Write VMA's magic value (0x7F84E666) into margins before and after every suballocation and check them "
+          "when the memory is freed, at vkDeviceWaitIdle and at vkDestroyDevice; device-local memory is checked "
+          "with transfer commands on a queue of the layer's own (or the app's, serialised)."},
+         [](Settings& s, const std::string& v, std::string* why) { return ParseBool(v, &s.detectCorruption, why); }},
+        {{"debug_margin", "size", "0",
+          "Bytes of margin before and after every suballocation (a multiple of 4). 0 with detect_corruption: 64."},
+         [](Settings& s, const std::string& v, std::string* why) {
+             std::uint64_t n = 0;
+             if (!ParseSize(v, &n, why)) return false;
+             if (n % 4 != 0 || n > 65536) {
+                 *why = "must be a multiple of 4, at most 64 KiB";
+                 return false;
+             }
+             s.debugMargin = n;
+             return true;
+         }},
+        {{"fill_allocations", "bool", "false",
+          "Fill every new suballocation with 0xDC and every freed one with 0xEF (VMA's patterns), so reads of "
+          "uninitialised or freed memory stand out."},
+         [](Settings& s, const std::string& v, std::string* why) { return ParseBool(v, &s.fillAllocations, why); }},
         {{"pass_through", "string", "none",
           "Memory types that are never suballocated: none, all, or a list of type indices such as \"1,3\". "
           "true/false mean all/none."},
@@ -259,6 +290,46 @@ const std::vector<SettingDef>& Definitions() {
              std::uint64_t n = 0;
              if (!ParseUint(v, UINT32_MAX, &n, why)) return false;
              s.maxAllocationCount = static_cast<std::uint32_t>(n);
+             return true;
+         }},
+        {{"dump_file", "string", "",
+          "Write the state map (VMA's JSON dump, drawn by scripts/vma-dump-vis or GpuMemDumpVis.py) to this path "
+          "when a dump_on event happens. %p becomes the process id, %n the dump's number in this process. Empty: "
+          "no dumps."},
+         [](Settings& s, const std::string& v, std::string*) {
+             s.dumpFile = Trim(v);
+             return true;
+         }},
+        {{"dump_on", "string", "destroy",
+          "When to write dump_file, a comma list: destroy (at vkDestroyDevice, before the layer frees anything), "
+          "oom (when an app allocation fails), idle (after every vkDeviceWaitIdle), present:N (after every N-th "
+          "vkQueuePresentKHR)."},
+         [](Settings& s, const std::string& v, std::string* why) {
+             bool destroy = false, oom = false, idle = false;
+             std::uint32_t presents = 0;
+             for (const std::string& item : Split(Lower(v), ',')) {
+                 std::uint64_t n = 0;
+                 if (item == "destroy") {
+                     destroy = true;
+                 } else if (item == "oom") {
+                     oom = true;
+                 } else if (item == "idle") {
+                     idle = true;
+                 } else if (item.rfind("present:", 0) == 0 && ParseUint(item.substr(8), UINT32_MAX, &n, why) && n) {
+                     presents = static_cast<std::uint32_t>(n);
+                 } else {
+                     *why = "unknown event '" + item + "' (expected destroy, oom, idle or present:N with N >= 1)";
+                     return false;
+                 }
+             }
+             if (!destroy && !oom && !idle && !presents) {
+                 *why = "empty";
+                 return false;
+             }
+             s.dumpOnDestroy = destroy;
+             s.dumpOnOom = oom;
+             s.dumpOnIdle = idle;
+             s.dumpEveryPresents = presents;
              return true;
          }},
     };
@@ -386,7 +457,10 @@ std::string Settings::Describe() const {
         if (algorithmPerType[t]) o << "," << t << ":" << kAlgNames[static_cast<int>(*algorithmPerType[t])];
     }
     o << " block_size=" << blockSize << " dedicated_threshold=" << dedicatedThreshold
-      << " min_alignment=" << minAlignment << " keep_empty_blocks=" << keepEmptyBlocks << " pass_through=";
+      << " min_alignment=" << minAlignment << " keep_empty_blocks=" << keepEmptyBlocks
+      << " empty_block_grace_ms=" << emptyBlockGraceMs << " detect_corruption=" << (detectCorruption ? "true" : "false")
+      << " debug_margin=" << debugMargin << " fill_allocations=" << (fillAllocations ? "true" : "false")
+      << " pass_through=";
     if (passThroughAll) {
         o << "all";
     } else if (passThroughTypes == 0) {
@@ -395,6 +469,21 @@ std::string Settings::Describe() const {
         o << "0x" << std::hex << passThroughTypes << std::dec;
     }
     o << " max_allocation_count=" << maxAllocationCount;
+    o << " dump_file=" << (dumpFile.empty() ? "(none)" : dumpFile) << " dump_on=";
+    const char* separator = "";
+    if (dumpOnDestroy) {
+        o << "destroy";
+        separator = ",";
+    }
+    if (dumpOnOom) {
+        o << separator << "oom";
+        separator = ",";
+    }
+    if (dumpOnIdle) {
+        o << separator << "idle";
+        separator = ",";
+    }
+    if (dumpEveryPresents) o << separator << "present:" << dumpEveryPresents;
     return o.str();
 }
 

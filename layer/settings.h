@@ -37,9 +37,22 @@ struct Settings {
     std::uint64_t dedicatedThreshold = 0;  // 0: half a block; larger allocations get their own memory
     std::uint64_t minAlignment = 0;        // floor for every slice's alignment (power of two)
     std::uint32_t keepEmptyBlocks = 1;
+    std::uint32_t emptyBlockGraceMs = 1000;  // empty blocks beyond keepEmptyBlocks live this long
+
+    // Memory-corruption hunting.
+    bool detectCorruption = false;         // magic words in the margins, checked on free and on demand
+    std::uint64_t debugMargin = 0;         // bytes before and after each slice (0: 64 when detecting)
+    bool fillAllocations = false;          // 0xDC on allocation, 0xEF on free
     bool passThroughAll = false;           // turn suballocation off (still counted and wrapped)
     std::uint32_t passThroughTypes = 0;    // bit i: memory type i is never pooled
     std::uint32_t maxAllocationCount = 0;  // 0: report the driver's limit; else advertise this one
+
+    // State map (layer/dump.cpp): VMA's JSON dump, written when one of the dump_on events happens.
+    std::string dumpFile;                  // empty: no dumps; "%p" → process id, "%n" → dump number
+    bool dumpOnDestroy = true;             // at vkDestroyDevice, before the layer frees anything
+    bool dumpOnOom = false;                // when an app vkAllocateMemory fails
+    bool dumpOnIdle = false;               // after every vkDeviceWaitIdle
+    std::uint32_t dumpEveryPresents = 0;   // after every N-th vkQueuePresentKHR (0: never)
 
     // Where each value came from, for the log and the tests ("default", "api", "file", "env").
     std::vector<std::pair<std::string, std::string>> sources;

@@ -38,17 +38,15 @@ protected:
         unsetenv("VK_VMA_SUBALLOCATOR_LOG_FILE");
         unsetenv("VK_VMA_SUBALLOCATOR_PASS_THROUGH");
         unsetenv("VK_VMA_SUBALLOCATOR_BLOCK_SIZE");
+        unsetenv("VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION");
+        unsetenv("VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS");
+        unsetenv("VK_VMA_SUBALLOCATOR_EMPTY_BLOCK_GRACE_MS");
         std::remove(logPath_.c_str());
     }
 
     VkDeviceMemory Allocate(Context& ctx, VkDeviceSize size, std::uint32_t type, const void* next = nullptr) {
-        VkMemoryAllocateInfo info{};
-        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-        info.pNext = next;
-        info.allocationSize = size;
-        info.memoryTypeIndex = type;
         VkDeviceMemory memory = VK_NULL_HANDLE;
-        EXPECT_EQ(vkAllocateMemory(ctx.device, &info, nullptr, &memory), VK_SUCCESS);
+        EXPECT_EQ(vma::test::AllocateMemory(ctx.device, size, type, next, &memory), VK_SUCCESS);
         return memory;
     }
 
@@ -80,6 +78,90 @@ TEST_F(LayerTest, LayerIsInTheChainAndSuballocates) {
         << "no summary line from the layer: it is not in the chain\n" << vma::test::ReadFile(logPath_);
     EXPECT_EQ(app, 200u);
     EXPECT_EQ(driver, 1u) << "200 small allocations should share one block";
+}
+
+// A program that frees everything and allocates it again (a level reload) gets its blocks back
+// within the grace period; with the period off (VMA's rule) all but one are made again.
+TEST_F(LayerTest, EmptyBlocksStayForTheGracePeriod) {
+    for (const char* grace : {"60000", "0"}) {
+        setenv("VK_VMA_SUBALLOCATOR_EMPTY_BLOCK_GRACE_MS", grace, 1);
+        std::remove(logPath_.c_str());
+        {
+            Context ctx;
+            ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+            const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+            for (int round = 0; round < 2; ++round) {
+                // 4 MiB each: 32 + 64 + 128 MiB blocks hold 8 + 16 + 32, so 50 need all three. Without a
+                // grace period only the 128 MiB block survives the frees and the second round needs a
+                // fourth block (256 MiB).
+                std::vector<VkDeviceMemory> memories;
+                for (int i = 0; i < 50; ++i) memories.push_back(Allocate(ctx, 4 << 20, type));
+                for (auto m : memories) vkFreeMemory(ctx.device, m, nullptr);
+            }
+        }
+        std::uint64_t app = 0, driver = 0;
+        ASSERT_TRUE(vma::test::ParseSummary(vma::test::ReadFile(logPath_), &app, &driver));
+        EXPECT_EQ(app, 100u);
+        EXPECT_EQ(driver, std::string(grace) == "0" ? 4u : 3u) << "grace period " << grace << " ms";
+    }
+}
+
+// detect_corruption on lavapipe's host-visible memory: an overrun through the mapping is found
+// at vkDeviceWaitIdle (still live) and again at vkFreeMemory, with its exact range; the neighbour
+// is not blamed.
+TEST_F(LayerTest, CorruptionFoundAtDeviceWaitIdleAndFree) {
+    setenv("VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION", "1", 1);
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+    VkDeviceMemory a = Allocate(ctx, 1000, type);
+    VkDeviceMemory b = Allocate(ctx, 1000, type);
+    void* pa = nullptr;
+    void* pb = nullptr;
+    ASSERT_EQ(vkMapMemory(ctx.device, a, 0, VK_WHOLE_SIZE, 0, &pa), VK_SUCCESS);
+    ASSERT_EQ(vkMapMemory(ctx.device, b, 0, VK_WHOLE_SIZE, 0, &pb), VK_SUCCESS);
+    std::memset(pa, 0x11, 1000);  // in bounds: no report
+    std::memset(pb, 0x22, 1000);
+    ASSERT_EQ(vkDeviceWaitIdle(ctx.device), VK_SUCCESS);
+    EXPECT_EQ(ctx.Errors(), "");
+    static_cast<std::uint8_t*>(pa)[1001] = 0x5A;  // two bytes past the end of a
+    static_cast<std::uint8_t*>(pb)[-20] = 0x5A;   // 20 bytes before b
+    ASSERT_EQ(vkDeviceWaitIdle(ctx.device), VK_SUCCESS);
+    const std::string errors = ctx.Errors();
+    EXPECT_NE(errors.find("at vkDeviceWaitIdle"), std::string::npos) << errors;
+    EXPECT_NE(errors.find("bytes [1001, 1001] relative to its start (2 to 2 bytes past its end)"), std::string::npos)
+        << errors;
+    EXPECT_NE(errors.find("bytes [-20, -20] relative to its start (20 to 20 bytes before its start)"),
+              std::string::npos)
+        << errors;
+    ctx.messages.clear();
+    vkFreeMemory(ctx.device, a, nullptr);
+    EXPECT_NE(ctx.Errors().find("at vkFreeMemory"), std::string::npos) << ctx.Errors();
+    EXPECT_NE(ctx.Errors().find("[1001, 1001]"), std::string::npos) << ctx.Errors();
+    EXPECT_EQ(ctx.Errors().find("[-20, -20]"), std::string::npos) << "b is not freed yet\n" << ctx.Errors();
+    // b's data is intact and b is still usable.
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(static_cast<std::uint8_t*>(pb)[i], 0x22) << i;
+    vkFreeMemory(ctx.device, b, nullptr);
+}
+
+// fill_allocations: new memory reads 0xDC, freed memory 0xEF (seen through a stale pointer while
+// another allocation keeps the block).
+TEST_F(LayerTest, FillPatternsMarkNewAndFreedMemory) {
+    setenv("VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS", "1", 1);
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const std::uint32_t type = ctx.FindType(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+    VkDeviceMemory keeper = Allocate(ctx, 4096, type);
+    VkDeviceMemory m = Allocate(ctx, 333, type);
+    void* p = nullptr;
+    ASSERT_EQ(vkMapMemory(ctx.device, m, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+    auto* bytes = static_cast<volatile std::uint8_t*>(p);
+    for (int i = 0; i < 333; ++i) ASSERT_EQ(bytes[i], 0xDC) << i;
+    std::memset(p, 0x01, 333);
+    vkFreeMemory(ctx.device, m, nullptr);
+    for (int i = 0; i < 333; ++i) ASSERT_EQ(bytes[i], 0xEF) << i;
+    vkFreeMemory(ctx.device, keeper, nullptr);
+    EXPECT_EQ(ctx.Errors(), "");
 }
 
 TEST_F(LayerTest, EnumerateAnswersOnlyForItself) {
@@ -303,16 +385,8 @@ TEST_F(LayerTest, BindOutsideTheSliceIsReportedAndRefused) {
 TEST_F(LayerTest, ImageBindsOneAndTwo) {
     Context ctx;
     ASSERT_EQ(ctx.Create(), VK_SUCCESS);
-    VkImageCreateInfo ii{};
-    ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-    ii.imageType = VK_IMAGE_TYPE_2D;
-    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
-    ii.extent = {64, 64, 1};
-    ii.mipLevels = 1;
-    ii.arrayLayers = 1;
-    ii.samples = VK_SAMPLE_COUNT_1_BIT;
-    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
-    ii.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
+    VkImageCreateInfo ii = vma::test::ImageInfo64(VK_IMAGE_TILING_OPTIMAL,
+                                                  VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT);
     VkImage images[2];
     ASSERT_EQ(vkCreateImage(ctx.device, &ii, nullptr, &images[0]), VK_SUCCESS);
     ASSERT_EQ(vkCreateImage(ctx.device, &ii, nullptr, &images[1]), VK_SUCCESS);

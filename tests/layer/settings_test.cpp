@@ -163,3 +163,32 @@ TEST(Settings, EverySettingIsDocumented) {
             << "docs/settings.md does not document " << info.key;
     }
 }
+
+TEST(Settings, DumpFileAndDumpOn) {
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(nullptr, &warnings);
+    EXPECT_TRUE(s.dumpFile.empty()) << "no dumps unless asked";
+    EXPECT_TRUE(s.dumpOnDestroy);
+    EXPECT_FALSE(s.dumpOnOom);
+    EXPECT_EQ(s.dumpEveryPresents, 0u);
+    {
+        EnvGuard file("VK_VMA_SUBALLOCATOR_DUMP_FILE", " /tmp/map_%p_%n.json ");
+        EnvGuard on("VK_VMA_SUBALLOCATOR_DUMP_ON", "oom, Present:60");
+        s = LoadSettings(nullptr, &warnings);
+        EXPECT_TRUE(warnings.empty());
+        EXPECT_EQ(s.dumpFile, "/tmp/map_%p_%n.json");
+        EXPECT_FALSE(s.dumpOnDestroy) << "a list replaces the default";
+        EXPECT_TRUE(s.dumpOnOom);
+        EXPECT_EQ(s.dumpEveryPresents, 60u);
+        EXPECT_NE(s.Describe().find("dump_on=oom,present:60"), std::string::npos) << s.Describe();
+    }
+    for (const char* bad : {"present:0", "present:", "present:x", "sometimes", ","}) {
+        EnvGuard on("VK_VMA_SUBALLOCATOR_DUMP_ON", bad);
+        warnings.clear();
+        s = LoadSettings(nullptr, &warnings);
+        ASSERT_EQ(warnings.size(), 1u) << bad;
+        EXPECT_NE(warnings[0].key.find("dump_on"), std::string::npos);
+        EXPECT_TRUE(s.dumpOnDestroy) << bad << ": the default stays";
+        EXPECT_EQ(s.dumpEveryPresents, 0u) << bad;
+    }
+}

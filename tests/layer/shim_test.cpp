@@ -115,12 +115,7 @@ struct Gpu : vma::test::Context {
     }
 
     VkResult Allocate(VkDeviceSize size, std::uint32_t type, VkDeviceMemory* memory, const void* pNext = nullptr) {
-        VkMemoryAllocateInfo ai{};
-        ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-        ai.pNext = pNext;
-        ai.allocationSize = size;
-        ai.memoryTypeIndex = type;
-        return vkAllocateMemory(device, &ai, nullptr, memory);
+        return vma::test::AllocateMemory(device, size, type, pNext, memory);
     }
 };
 
@@ -711,17 +706,8 @@ TEST(ShimLayerTest, NoVirtualHandleReachesDriver) {
     EXPECT_EQ(vkBindBufferMemory2(dev, 3, bbi), VK_SUCCESS);
 
     // Images: vkBindImageMemory and vkBindImageMemory2, pooled and dedicated.
-    VkImageCreateInfo ii{};
-    ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-    ii.imageType = VK_IMAGE_TYPE_2D;
-    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
-    ii.extent = {64, 64, 1};
-    ii.mipLevels = 1;
-    ii.arrayLayers = 1;
-    ii.samples = VK_SAMPLE_COUNT_1_BIT;
-    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
-    ii.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
-    ii.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    VkImageCreateInfo ii = vma::test::ImageInfo64(VK_IMAGE_TILING_OPTIMAL,
+                                                  VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT);
     std::vector<VkImage> images(3);
     for (auto& im : images) ASSERT_EQ(vkCreateImage(dev, &ii, nullptr, &im), VK_SUCCESS);
     VkMemoryRequirements ireq{};
@@ -857,16 +843,8 @@ void BindIntoMemoryAllocatedBeforeRequirementsQuery(const char* minAlignment) {
     VkDeviceMemory target;
     ASSERT_EQ(gpu.Allocate(1 << 20, 0, &target), VK_SUCCESS);
 
-    VkImageCreateInfo ii{};
-    ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-    ii.imageType = VK_IMAGE_TYPE_2D;
-    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
-    ii.extent = {64, 64, 1};
-    ii.mipLevels = 1;
-    ii.arrayLayers = 1;
-    ii.samples = VK_SAMPLE_COUNT_1_BIT;
-    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
-    ii.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    VkImageCreateInfo ii = vma::test::ImageInfo64(VK_IMAGE_TILING_OPTIMAL,
+                                                  VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT);
     VkImage image;
     ASSERT_EQ(vkCreateImage(dev, &ii, nullptr, &image), VK_SUCCESS);
     VkMemoryRequirements req{};

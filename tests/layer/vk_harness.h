@@ -247,6 +247,33 @@ struct Context {
     }
 };
 
+// The image most layer tests make: 64×64 RGBA8, 2D, one mip level and layer.
+inline VkImageCreateInfo ImageInfo64(VkImageTiling tiling, VkImageUsageFlags usage) {
+    VkImageCreateInfo ii{};
+    ii.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+    ii.imageType = VK_IMAGE_TYPE_2D;
+    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
+    ii.extent = {64, 64, 1};
+    ii.mipLevels = 1;
+    ii.arrayLayers = 1;
+    ii.samples = VK_SAMPLE_COUNT_1_BIT;
+    ii.tiling = tiling;
+    ii.usage = usage;
+    ii.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    return ii;
+}
+
+// vkAllocateMemory of `size` bytes of `type`, `next` chained.
+inline VkResult AllocateMemory(VkDevice device, VkDeviceSize size, std::uint32_t type, const void* next,
+                               VkDeviceMemory* memory) {
+    VkMemoryAllocateInfo info{};
+    info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+    info.pNext = next;
+    info.allocationSize = size;
+    info.memoryTypeIndex = type;
+    return vkAllocateMemory(device, &info, nullptr, memory);
+}
+
 inline std::string ReadFile(const std::string& path) {
     std::ifstream f(path);
     std::stringstream s;

@@ -12,6 +12,8 @@
 //   VMA_SHIM_ABORT_ON_VIOLATION=0|1     default 1
 //   VMA_SHIM_FAKE_NONCOHERENT=1          append a memory type aliasing type 0 as HOST_VISIBLE|HOST_CACHED
 //                                        without HOST_COHERENT; memory requirements include it
+//   VMA_SHIM_FAKE_DEVICE_LOCAL=1         the same, but the type is DEVICE_LOCAL only (not HOST_VISIBLE):
+//                                        device-local memory as discrete GPUs have it, on lavapipe
 //   VMA_SHIM_RANGE_LOG=<path>            append "flush|invalidate <memory> <offset> <size>" per range and
 //                                        "map <memory> <offset> <size> <pointer>" per successful map
 //   VMA_SHIM_MAX_ALLOCATION_COUNT=N      report maxMemoryAllocationCount=N; fail allocations beyond N live
@@ -54,6 +56,8 @@ std::uint64_t EnvU64(const char* name, std::uint64_t fallback) {
 struct Config {
     bool abortOnViolation = true;
     bool fakeNonCoherent = false;
+    bool fakeDeviceLocal = false;
+    bool FakeType() const { return fakeNonCoherent || fakeDeviceLocal; }
     std::string rangeLog;
     std::uint64_t maxAllocationCount = 0;  // 0: driver's
     std::uint64_t failAllocation = 0;      // 0: never
@@ -68,6 +72,7 @@ struct Config {
         Config c;
         c.abortOnViolation = EnvU64("VMA_SHIM_ABORT_ON_VIOLATION", 1) != 0;
         c.fakeNonCoherent = EnvU64("VMA_SHIM_FAKE_NONCOHERENT", 0) != 0;
+        c.fakeDeviceLocal = EnvU64("VMA_SHIM_FAKE_DEVICE_LOCAL", 0) != 0;
         if (const char* p = std::getenv("VMA_SHIM_RANGE_LOG")) c.rangeLog = p;
         c.maxAllocationCount = EnvU64("VMA_SHIM_MAX_ALLOCATION_COUNT", 0);
         c.failAllocation = EnvU64("VMA_SHIM_FAIL_ALLOCATION", 0);
@@ -218,11 +223,15 @@ VKAPI_ATTR void VKAPI_CALL DestroyInstance(VkInstance instance, const VkAllocati
     data->dispatch.DestroyInstance(instance, pAllocator);
 }
 
-void AddFakeType(VkPhysicalDeviceMemoryProperties& props) {
-    if (props.memoryTypeCount == 0 || props.memoryTypeCount >= VK_MAX_MEMORY_TYPES) return;
+void AddFakeType(const Config& config, VkPhysicalDeviceMemoryProperties& props) {
+    if (!config.FakeType() || props.memoryTypeCount == 0 || props.memoryTypeCount >= VK_MAX_MEMORY_TYPES) return;
     VkMemoryType fake = props.memoryTypes[0];
-    fake.propertyFlags |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-    fake.propertyFlags &= ~VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    if (config.fakeDeviceLocal) {
+        fake.propertyFlags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    } else {
+        fake.propertyFlags |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+        fake.propertyFlags &= ~VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    }
     props.memoryTypes[props.memoryTypeCount++] = fake;
 }
 
@@ -230,21 +239,21 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties(VkPhysicalDevice pd
                                                              VkPhysicalDeviceMemoryProperties* props) {
     InstanceData* inst = GetInstance(pd);
     inst->dispatch.GetPhysicalDeviceMemoryProperties(pd, props);
-    if (inst->config.fakeNonCoherent) AddFakeType(*props);
+    AddFakeType(inst->config, *props);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties2(VkPhysicalDevice pd,
                                                               VkPhysicalDeviceMemoryProperties2* props) {
     InstanceData* inst = GetInstance(pd);
     inst->dispatch.GetPhysicalDeviceMemoryProperties2(pd, props);
-    if (inst->config.fakeNonCoherent) AddFakeType(props->memoryProperties);
+    AddFakeType(inst->config, props->memoryProperties);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties2KHR(VkPhysicalDevice pd,
                                                                  VkPhysicalDeviceMemoryProperties2* props) {
     InstanceData* inst = GetInstance(pd);
     inst->dispatch.GetPhysicalDeviceMemoryProperties2KHR(pd, props);
-    if (inst->config.fakeNonCoherent) AddFakeType(props->memoryProperties);
+    AddFakeType(inst->config, props->memoryProperties);
 }
 
 void AdjustLimits(const InstanceData& inst, VkPhysicalDeviceProperties& props) {
@@ -291,7 +300,7 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceC
     layer_init_device_dispatch_table(*pDevice, &data->dispatch, nextGdpa);
     VkPhysicalDeviceMemoryProperties real{};
     inst->dispatch.GetPhysicalDeviceMemoryProperties(pd, &real);
-    if (data->config.fakeNonCoherent && real.memoryTypeCount < VK_MAX_MEMORY_TYPES) {
+    if (data->config.FakeType() && real.memoryTypeCount < VK_MAX_MEMORY_TYPES) {
         data->fakeType = real.memoryTypeCount;
     }
     VkPhysicalDeviceProperties props{};
