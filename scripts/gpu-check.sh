@@ -42,6 +42,15 @@ for app in "app_buffers" "app_images" "app_compute" "app_stress 3000 --rounds 2"
   done
 done
 
+echo "== corruption detection: a planted GPU overrun in device-local memory"
+overrun=$(dirname "$0")/../tests/layer/overrun_runner.py
+python3 "$overrun" --build "$build" --env VK_VMA_SUBALLOCATOR_LOG_LEVEL=debug --expect "own transfer queue" \
+  --expect "the margin before it was overwritten, bytes .-8, -1." \
+  --expect "the margin after it was overwritten, bytes .65536, 65551. relative to its start .1 to 16 bytes past its end." \
+  --expect-exit 3 "$build/tests/apps/app_overrun" --before 8 --after 16 || status=1
+python3 "$overrun" --build "$build" --layers VK_LAYER_VMA_suballocator:VK_LAYER_KHRONOS_validation \
+  --env VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS=1 --expect-clean "$build/tests/apps/app_overrun" --after 0 || status=1
+
 echo "== compat programs that need no window"
 python3 "$(dirname "$0")/../tests/compat/compat_runner.py" --layer-dir "$build" --program vulkaninfo || status=1
 

@@ -4,8 +4,16 @@
 # its summary line (app allocations vs driver allocations, peak bytes per heap) at vkDestroyDevice.
 #   scripts/run.sh                      # the demo
 #   scripts/run.sh vkcube --c 100       # any program and its arguments
+#   scripts/run.sh --dump demo.json     # ... and write the state map at vkDeviceWaitIdle (the demo waits
+#                                       # before it unloads its last level) and draw it to demo.png
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+dump=""
+if [ "${1:-}" = "--dump" ]; then
+  [ $# -ge 2 ] || { echo "usage: scripts/run.sh [--dump FILE.json] [program args...]" >&2; exit 2; }
+  dump=$2
+  shift 2
+fi
 # shellcheck source=deps.sh
 source "$root/scripts/deps.sh"
 vma_install_deps
@@ -23,4 +31,21 @@ if ! ls /dev/dri/render* >/dev/null 2>&1 && [ -z "${VK_DRIVER_FILES:-}${VK_ICD_F
   echo "[run.sh] no GPU render node: using lavapipe (the CPU Vulkan driver)"
   export VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 fi
-exec "$root/scripts/vma-run" --build "$build" "$@"
+if [ -z "$dump" ]; then
+  exec "$root/scripts/vma-run" --build "$build" "$@"
+fi
+# One map at each vkDeviceWaitIdle (numbered): the first is the demo's, before it unloads its last
+# level; later ones (a program's teardown) are kept beside it.
+base=${dump%.json}
+export VK_VMA_SUBALLOCATOR_DUMP_FILE=${base}_%n.json VK_VMA_SUBALLOCATOR_DUMP_ON=${VK_VMA_SUBALLOCATOR_DUMP_ON:-idle}
+rm -f "${base}"_[0-9]*.json
+status=0
+"$root/scripts/vma-run" --build "$build" "$@" || status=$?
+if [ -f "${base}_0.json" ]; then
+  mv "${base}_0.json" "$dump"
+  "$root/scripts/vma-dump-vis" -o "${base}.png" "$dump" || status=1
+  echo "[run.sh] state map $dump, drawn to ${base}.png"
+else
+  echo "[run.sh] no state map was written (the program never called vkDeviceWaitIdle?)" >&2
+fi
+exit $status

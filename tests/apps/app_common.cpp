@@ -382,6 +382,7 @@ Context::Context(const ContextOptions& options) {
   qci.pQueuePriorities = &priority;
   VkDeviceCreateInfo dci{};
   dci.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  dci.pNext = options.device_next;
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
   APP_CHECK(vkCreateDevice(physical_device, &dci, nullptr, &device));

@@ -132,6 +132,7 @@ inline VkDeviceSize AlignUp(VkDeviceSize value, VkDeviceSize alignment) {
 struct ContextOptions {
   const char* app_name = "vma_app";
   uint32_t api_version = VK_API_VERSION_1_1;  // the apps use 1.1 core (bind2, requirements2)
+  const void* device_next = nullptr;          // chained to VkDeviceCreateInfo (feature structs)
 };
 
 // Instance (+ debug-utils messenger when available), the first physical device, a device with

@@ -6,7 +6,9 @@
 // buffers, runs a compute skinning pass (shaders/transform.comp), clears the render targets,
 // copies textures into the colour target and reads it all back, verifying every byte against a
 // CPU model. Then half of level 1 is unloaded, level 2 is loaded, more frames run, all resident
-// resources are read back and verified, and everything is torn down.
+// resources are read back and verified, the device is waited idle (as engines do before they
+// unload a level; with the layer's dump_on=idle that is where a state map shows the level loaded),
+// and everything is torn down.
 //
 // Run it with and without VK_LAYER_VMA_suballocator (scripts/run.sh) and compare the report.
 //
@@ -541,6 +543,7 @@ void Body(const Options& options) {
     demo.VerifyResident();
     t_frames2 = NowMs() - t;
     t = NowMs();
+    APP_CHECK(vkDeviceWaitIdle(ctx.device));
     demo.Teardown();
     t_teardown = NowMs() - t;
     resources = demo.resources();
