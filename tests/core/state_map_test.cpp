@@ -103,6 +103,7 @@ TEST(StateMapTest, BlocksAreCoveredExactlyAndStatsAddUp) {
     ASSERT_EQ(pool.Allocate(600000, 16, SuballocKind::kUnknown, &tex, &allocations[4]), PoolResult::kSuccess);
     ASSERT_EQ(pool.Allocate(500000, 16, SuballocKind::kUnknown, &vb, &allocations[5]), PoolResult::kSuccess);
     pool.Free(allocations[2]);  // a hole between two allocations
+    allocations[2] = PoolAllocation{};  // freed: the loop at the end must not free it again
 
     StateMapInput in = TwoHeapInput();
     StateMapPool p;
