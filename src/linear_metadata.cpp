@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <string>
+#include <vector>
 
 namespace vma::core {
 namespace {
@@ -73,6 +74,7 @@ void LinearMetadata::Init(const MetadataConfig& config) {
     config_ = config;
     if (config_.bufferImageGranularity == 0) config_.bufferImageGranularity = 1;
     assert(IsPow2(config_.bufferImageGranularity));
+    plainAppend_ = config_.marginBefore == 0 && config_.marginAfter == 0 && config_.bufferImageGranularity == 1;
     Clear();
 }
 
@@ -264,6 +266,28 @@ AllocHandle LinearMetadata::Commit(const AllocationRequest& request, SuballocKin
     return item.offset + 1;
 }
 
+AllocHandle LinearMetadata::Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
+                                     void* userData, Size* offset) {
+    // Step 1 of CreateRequestLower when there is nothing to keep clear: append after the 1st
+    // vector's last item, up to the block end or the upper stack's top. A request that does not fit
+    // there (or any other request) takes the general path, which also tries to wrap around.
+    if (plainAppend_ && (flags & kAllocUpperAddress) == 0 && mode_ != SecondMode::kRingBuffer && IsPow2(alignment)) {
+        SuballocVector& first = First();
+        const Size base = first.empty() ? 0 : first.back().offset + first.back().size;
+        const Size freeEnd = mode_ == SecondMode::kDoubleStack ? Second().back().offset : config_.size;
+        const Size placed = AlignUp(base, alignment);  // wraps below base only past 2^64
+        // size − 1 wraps for size 0, which the general path rejects.
+        if (placed >= base && placed <= freeEnd && size - 1 < freeEnd - placed) {
+            const SuballocKind taken = kind == SuballocKind::kFree ? SuballocKind::kUnknown : kind;
+            first.push_back(Suballoc{placed, size, userData, taken});
+            sumFree_ -= size;
+            *offset = placed;
+            return placed + 1;
+        }
+    }
+    return Metadata::Allocate(size, alignment, kind, flags, userData, offset);
+}
+
 const LinearMetadata::Suballoc* LinearMetadata::Find(Size offset) const {
     const SuballocVector& first = First();
     const auto live1st = first.begin() + static_cast<std::ptrdiff_t>(null1stBegin_);
@@ -356,7 +380,7 @@ void LinearMetadata::CleanupAfterFree() {
     std::size_t leading2nd = 0;
     while (leading2nd < second.size() && second[leading2nd].IsNull()) ++leading2nd;
     if (leading2nd > 0) {
-        second.erase(second.begin(), second.begin() + static_cast<std::ptrdiff_t>(leading2nd));
+        second.erase_front(leading2nd);
         null2nd_ -= leading2nd;
     }
     // Middle nulls right after the null prefix join the prefix.
@@ -365,8 +389,9 @@ void LinearMetadata::CleanupAfterFree() {
         --null1stMiddle_;
     }
     if (ShouldCompact1st()) {
-        first.erase(std::remove_if(first.begin(), first.end(), [](const Suballoc& s) { return s.IsNull(); }),
-                    first.end());
+        const Suballoc* liveEnd =
+            std::remove_if(first.begin(), first.end(), [](const Suballoc& s) { return s.IsNull(); });
+        first.truncate(static_cast<std::size_t>(liveEnd - first.begin()));
         null1stBegin_ = 0;
         null1stMiddle_ = 0;
     }

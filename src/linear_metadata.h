@@ -65,13 +65,17 @@
 // can make it hold afterwards; it is only re-evaluated after a free, as in VMA.)
 #pragma once
 
-#include <vector>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <type_traits>
 
 #include "metadata.h"
 
 namespace vma::core {
 
-class LinearMetadata : public Metadata {
+class LinearMetadata final : public Metadata {
   public:
     LinearMetadata() = default;
 
@@ -85,6 +89,10 @@ class LinearMetadata : public Metadata {
     bool CreateRequest(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
                        AllocationRequest* request) override;
     AllocHandle Commit(const AllocationRequest& request, SuballocKind kind, void* userData) override;
+    // Appending after the 1st vector's last item with no margins and no granularity (every virtual
+    // block) is done here without building a request; everything else is CreateRequest + Commit.
+    AllocHandle Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
+                         Size* offset) override;
     void Free(AllocHandle handle) override;
     void Clear() override;
 
@@ -111,7 +119,64 @@ class LinearMetadata : public Metadata {
         SuballocKind kind = SuballocKind::kFree;  // kFree marks a null item
         bool IsNull() const { return kind == SuballocKind::kFree; }
     };
-    using SuballocVector = std::vector<Suballoc>;
+    static_assert(std::is_trivially_copyable_v<Suballoc>);
+
+    // The vector of suballocations: the few std::vector operations the algorithm uses, but grown
+    // with realloc. Items are trivially copyable, and for large arrays realloc remaps pages instead
+    // of copying them. (std::vector's growth takes a fresh buffer at every doubling and frees the
+    // old one; above glibc's mmap threshold each buffer is a new mapping, page-faulted in again for
+    // every block: that was most of an allocation's cost in the benchmark.)
+    class SuballocVector {
+    public:
+        SuballocVector() = default;
+        ~SuballocVector() { std::free(data_); }
+        SuballocVector(const SuballocVector&) = delete;
+        SuballocVector& operator=(const SuballocVector&) = delete;
+
+        std::size_t size() const { return size_; }
+        bool empty() const { return size_ == 0; }
+        Suballoc* data() { return data_; }
+        const Suballoc* data() const { return data_; }
+        Suballoc& operator[](std::size_t i) { return data_[i]; }
+        const Suballoc& operator[](std::size_t i) const { return data_[i]; }
+        Suballoc& front() { return data_[0]; }
+        const Suballoc& front() const { return data_[0]; }
+        Suballoc& back() { return data_[size_ - 1]; }
+        const Suballoc& back() const { return data_[size_ - 1]; }
+        Suballoc* begin() { return data_; }
+        Suballoc* end() { return data_ + size_; }
+        const Suballoc* begin() const { return data_; }
+        const Suballoc* end() const { return data_ + size_; }
+        std::reverse_iterator<const Suballoc*> rbegin() const { return std::reverse_iterator<const Suballoc*>(end()); }
+        std::reverse_iterator<const Suballoc*> rend() const { return std::reverse_iterator<const Suballoc*>(begin()); }
+
+        void push_back(const Suballoc& item) {
+            if (size_ == capacity_) Grow();
+            data_[size_++] = item;
+        }
+        void pop_back() { --size_; }
+        void clear() { size_ = 0; }
+        // Keeps the first `count` items (count ≤ size()).
+        void truncate(std::size_t count) { size_ = count; }
+        // Removes the first `count` items (count ≤ size()).
+        void erase_front(std::size_t count) {
+            std::memmove(data_, data_ + count, (size_ - count) * sizeof(Suballoc));
+            size_ -= count;
+        }
+
+    private:
+        static constexpr std::size_t kInitialCapacity = 16;
+        __attribute__((noinline)) void Grow() {
+            const std::size_t capacity = capacity_ == 0 ? kInitialCapacity : capacity_ * 2;
+            void* data = std::realloc(data_, capacity * sizeof(Suballoc));
+            if (data == nullptr) throw std::bad_alloc();
+            data_ = static_cast<Suballoc*>(data);
+            capacity_ = capacity;
+        }
+        Suballoc* data_ = nullptr;
+        std::size_t size_ = 0;
+        std::size_t capacity_ = 0;
+    };
 
     // AllocationRequest::type values.
     enum RequestType : std::uint32_t { kEndOf1st = 0, kEndOf2nd = 1, kUpperAddress = 2 };
@@ -142,6 +207,7 @@ class LinearMetadata : public Metadata {
     std::size_t null1stMiddle_ = 0;
     std::size_t null2nd_ = 0;
     Size sumFree_ = 0;
+    bool plainAppend_ = false;  // no margins, no granularity: Allocate's append needs no checks
 };
 
 }  // namespace vma::core

@@ -8,6 +8,7 @@
 #include <deque>
 #include <ostream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "metadata_checks.h"
@@ -435,6 +436,53 @@ TEST_F(LinearMetadataTest, UserDataAndClear) {
     EXPECT_TRUE(Check());
     EXPECT_EQ(md_.GetSecondMode(), Mode::kEmpty);
     EXPECT_EQ(Offset(Alloc(1000)), 0u);
+}
+
+// Allocate appends without building a request when there is nothing to keep clear; it must place
+// every request exactly where CreateRequest + Commit do, in every mode.
+TEST(LinearMetadataAllocate, MatchesRequestAndCommit) {
+    for (unsigned seed = 1; seed <= 4; ++seed) {
+        LinearMetadata a, b;
+        MetadataConfig config;
+        config.size = 5000;
+        config.isVirtual = true;
+        a.Init(config);
+        b.Init(config);
+        std::mt19937 rng(seed);
+        std::deque<AllocHandle> order;
+        bool sawOtherMode = false;  // ring buffer (odd seeds) or double stack (even seeds)
+        int placed = 0;
+        for (int step = 0; step < 4000; ++step) {
+            const unsigned op = rng() % 10;
+            if (op < 5 || order.empty()) {
+                const Size size = rng() % 16 == 0 ? 0 : 1 + rng() % 400;
+                const Size alignment = rng() % 16 == 0 ? 0 : Size{1} << (rng() % 7);
+                const std::uint32_t flags = (seed % 2 == 0 && rng() % 3 == 0) ? kAllocUpperAddress : 0u;
+                Size offset = 0;
+                const AllocHandle h = a.Allocate(size, alignment, kBuf, flags, nullptr, &offset);
+                AllocationRequest request;
+                const bool found = b.CreateRequest(size, alignment, kBuf, flags, &request);
+                ASSERT_EQ(h != kNullHandle, found) << "seed " << seed << " step " << step;
+                if (!found) continue;
+                ASSERT_EQ(offset, request.offset) << "seed " << seed << " step " << step;
+                ASSERT_EQ(b.Commit(request, kBuf, nullptr), h);
+                order.push_back(h);
+                ++placed;
+            } else {
+                // Oldest first (ring buffer), newest first (stack), or any.
+                const std::size_t index = op < 7 ? 0 : (op < 9 ? order.size() - 1 : rng() % order.size());
+                a.Free(order[index]);
+                b.Free(order[index]);
+                order.erase(order.begin() + static_cast<std::ptrdiff_t>(index));
+            }
+            ASSERT_EQ(a.GetSecondMode(), b.GetSecondMode());
+            sawOtherMode = sawOtherMode || a.GetSecondMode() != Mode::kEmpty;
+        }
+        EXPECT_GT(placed, 1000);
+        EXPECT_TRUE(sawOtherMode) << "seed " << seed;
+        std::string why;
+        EXPECT_TRUE(a.Validate(&why)) << why;
+    }
 }
 
 // Random mixes of every pattern; CheckBlock after each step.
