@@ -69,7 +69,7 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndexRoundUp(Size size) cons
         // result then lands on the first list whose lower bound is ≥ size.
         // With w = 2^(m − 5) that is (m − 8) · 32 + ceil(size / w), one msb: when size + w − 1 reaches
         // the next power of two, ceil(size / w) is 64, which is the next class's first list.
-        if (size > (Size{1} << 62)) return kListsPerClass * kMaxClasses;  // beyond any block
+        if (size > (Size{1} << 62)) return kBeyondLists;
         std::uint32_t m = Msb64(size | 1);
         m = m < 8 ? 8 : m;
         const std::uint32_t shift = m - kSecondLevelBits;
@@ -81,7 +81,7 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndexRoundUp(Size size) cons
             const Size list = (size + width - 1) >> smallShift_;
             return (list << smallShift_) >= kSmallSizeLimit ? kListsPerClass : static_cast<std::uint32_t>(list);
         }
-        if (size > (Size{1} << 62)) return kListsPerClass * kMaxClasses;  // beyond any block
+        if (size > (Size{1} << 62)) return kBeyondLists;
         // Round up to the width of the lists of size's class; rounding down the result then lands on
         // the first list whose lower bound is ≥ size (possibly the next class's first list).
         const Size width = Size{1} << (Msb64(size) - kSecondLevelBits);
@@ -106,13 +106,14 @@ Size TlsfMetadata::ListLowerBound(std::uint32_t list) const {
     return (Size{kListsPerClass + second}) << (msb - kSecondLevelBits);
 }
 
+// `list` ≤ kBeyondLists. Classes the block does not reach have empty bitmaps, so no bound check.
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FirstNonEmptyList(std::uint32_t list) const {
     std::uint32_t cls = list >> kSecondLevelBits;
-    if (cls >= classCount_) return kNil;
+    assert(cls < kMaxClasses);
     const std::uint32_t inner = listBitmaps_[cls] & (~0u << (list & (kListsPerClass - 1)));
     if (inner != 0) return (cls << kSecondLevelBits) | Ctz32(inner);
-    if (cls + 1 >= kMaxClasses) return kNil;
-    const std::uint64_t higher = classBitmap_ & (~std::uint64_t{0} << (cls + 1));
+    // ~1 << cls keeps the classes above cls (none for the last class).
+    const std::uint64_t higher = classBitmap_ & (~std::uint64_t{1} << cls);
     if (higher == 0) return kNil;
     cls = Ctz64(higher);
     return (cls << kSecondLevelBits) | Ctz32(listBitmaps_[cls]);
@@ -124,7 +125,7 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FirstNonEmptyList(std::uint32_t list
 VMA_TLSF_INLINE void TlsfMetadata::InsertFreeAt(std::uint32_t n, std::uint32_t list) {
     Node& node = nodes_[n];
     const std::uint32_t head = heads_[list];
-    nodes_.SetKind(n, SuballocKind::kFree);
+    nodes_.SetCell(n, FreeCell(list));
     node.link.free.prev = kNil;
     node.link.free.next = head;
     if (head != kNil) {
@@ -199,7 +200,7 @@ VMA_TLSF_INLINE void TlsfMetadata::LinkInFront(std::uint32_t n, std::uint32_t f,
 VMA_TLSF_INLINE void TlsfMetadata::ReleaseNode(std::uint32_t n) {
     Node& node = nodes_[n];
     node.size = 0;
-    nodes_.SetKind(n, SuballocKind::kFree);
+    nodes_.SetCell(n, FreeCell(0));
     node.nextPhys = freeSlot_;
     freeSlot_ = n;
 }
@@ -369,7 +370,7 @@ VMA_TLSF_NOINLINE bool TlsfMetadata::FindBestFit(std::uint32_t firstList, Size s
 VMA_TLSF_NOINLINE bool TlsfMetadata::FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const {
     for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
         if (nodes_.IsFree(n) && CheckFit<false>(n, size, alignment, kind, out)) {
-            out->list = ListIndex(nodes_[n].size);
+            out->list = CellList(nodes_.cell(n));
             return true;
         }
     }
@@ -398,32 +399,52 @@ VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind 
         return FindBestFit(FastListIndex<kVirtual>(need), size, alignment, kind, out);
     }
 
-    const std::uint32_t sureList = FastListIndexRoundUp<kVirtual>(need + alignment - 1);  // always fits
+    const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
     // Default: a bounded good-fit probe of the lists in [exact, sure), then the first non-empty
     // list ≥ sure. Min-time: straight to the first non-empty list ≥ sure.
-    std::uint32_t list;
-    if (flags & kAllocStrategyMinTime) {
-        list = FirstNonEmptyList(sureList);
-    } else {
-        const std::uint32_t exactList = FastListIndex<kVirtual>(need);  // may fit
-        list = FirstNonEmptyList(exactList);
-        std::uint32_t budget = kProbeLimit;
-        while (list < sureList) {  // kNil is above every list
-            for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
-                if (CheckFit<kVirtual>(n, size, alignment, kind, out)) {
-                    out->list = list;
-                    return true;
-                }
-                if (--budget == 0) break;
+    const std::uint32_t first = flags & kAllocStrategyMinTime ? sureList : FastListIndex<kVirtual>(need);
+    return FindFrom<kVirtual>(FirstNonEmptyList(first), sureList, need, size, alignment, kind, out);
+}
+
+// Every node of the sure list and above fits, wherever it starts (a sum past 2^64 saturates).
+template <bool kVirtual>
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::SureList(Size need, Size alignment) const {
+    const Size sure = need + (alignment - 1);
+    return FastListIndexRoundUp<kVirtual>(sure < need ? kWholeSize : sure);
+}
+
+// Find from `list`, the first non-empty list at or above the exact list (default) or the sure list
+// (min-time): probe up to kProbeLimit nodes below the sure list, then take the first non-empty
+// list at or above it, then search everything.
+template <bool kVirtual>
+VMA_TLSF_INLINE bool TlsfMetadata::FindFrom(std::uint32_t list, std::uint32_t sureList, Size need, Size size,
+                                            Size alignment, SuballocKind kind, Placement* out) const {
+    std::uint32_t budget = kProbeLimit;
+    while (list < sureList) {  // kNil is above every list
+        for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+            if (CheckFit<kVirtual>(n, size, alignment, kind, out)) {
+                out->list = list;
+                return true;
             }
-            if (budget == 0) {
-                list = FirstNonEmptyList(sureList);
-                break;
-            }
-            list = FirstNonEmptyList(list + 1);
+            if (--budget == 0) break;
         }
+        if (budget == 0) {
+            list = FirstNonEmptyList(sureList);
+            break;
+        }
+        list = FirstNonEmptyList(list + 1);
     }
-    if (list != kNil && CheckFit<kVirtual>(heads_[list], size, alignment, kind, out)) {
+    // Here list ≥ sureList (or kNil).
+    if constexpr (kVirtual) {
+        if (list != kNil) {  // its head fits: no check (virtual blocks have no granularity)
+            const std::uint32_t n = heads_[list];
+            out->node = n;
+            out->list = list;
+            out->offset = AlignUp(nodes_[n].offset, alignment);
+            out->size = size;
+            return true;
+        }
+    } else if (list != kNil && CheckFit<kVirtual>(heads_[list], size, alignment, kind, out)) {
         out->list = list;
         return true;
     }
@@ -484,7 +505,7 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
         Relist<kVirtual>(f, p.list);
         InsertFree<kVirtual>(pad);
     }
-    nodes_.SetKind(t, kind);
+    nodes_.SetCell(t, TakenCell(kind));
     nodes_[t].link.userData = userData;
     ++allocationCount_;
     allocatedBytes_ += p.size;
@@ -512,6 +533,76 @@ AllocHandle TlsfMetadata::Allocate(Size size, Size alignment, SuballocKind kind,
                                    void* userData, Size* offset) {
     if (!virtualLayout_) return AllocateGeneral(size, alignment, kind, flags, userData, offset);
     return AllocateImpl<true>(size, alignment, kind, flags, userData, offset);
+}
+
+// Everything AllocateVirtual leaves to the full search: probing below the sure list, nothing at or
+// above it, unusual arguments, rare strategies, other layouts.
+VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualSlow(Size size, Size alignment,
+                                                                         std::uint32_t flags, void* userData) {
+    Placed r{kNullHandle, 0};
+    r.handle = Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &r.offset);
+    return r;
+}
+
+VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList,
+                                                                         Size size, Size alignment, void* userData) {
+    Placement p;
+    if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) return {kNullHandle, 0};
+    return {Place<true>(p, SuballocKind::kUnknown, userData), p.offset};
+}
+
+VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::PlaceVirtual(std::uint32_t f, std::uint32_t list, Size offset,
+                                                                  Size size, void* userData) {
+    Placement p;
+    p.node = f;
+    p.list = list;
+    p.offset = offset;
+    p.size = size;
+    return {Place<true>(p, SuballocKind::kUnknown, userData), offset};
+}
+
+// The common case written out: a list at or above the sure list is non-empty, and its head fits.
+// The placement is the one Allocate makes.
+TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
+    constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
+    // alignment − 1 ≥ 2^62 also catches alignment 0.
+    if (!virtualLayout_ || size - 1 >= config_.size || (alignment & (alignment - 1)) != 0 ||
+        alignment - 1 >= (Size{1} << 62) || (flags & kRareStrategies) != 0) {
+        return AllocateVirtualSlow(size, alignment, flags, userData);
+    }
+    if (size > config_.size - allocatedBytes_) return {kNullHandle, 0};  // even all free units are too few
+    const std::uint32_t sureList = SureList<true>(size, alignment);
+    const std::uint32_t list =
+        FirstNonEmptyList(flags & kAllocStrategyMinTime ? sureList : FastListIndex<true>(size));
+    // list < sureList, or list == kNil (whose successor wraps to 0): the search does the rest.
+    if (list + 1 <= sureList) return AllocateVirtualFrom(list, sureList, size, alignment, userData);
+    // The head of that list fits wherever it starts.
+    const std::uint32_t f = heads_[list];
+    const Size start = nodes_[f].offset;
+    const Size freeEnd = start + nodes_[f].size;
+    const Size offset = AlignUp(start, alignment);
+    const Size end = offset + size;
+    if (end == freeEnd) return PlaceVirtual(f, list, offset, size, userData);
+    // A remainder stays in f behind the allocation: Place's commonest cases, written out (in the
+    // same order, so the same slots and list orders result) to keep this function small.
+    const std::uint32_t t = NewNode();
+    std::uint32_t pad = kNil;
+    if (offset != start) {
+        pad = NewNode();
+        LinkInFront(pad, f, start, offset - start);
+    }
+    LinkInFront(t, f, offset, size);
+    Node& taken = nodes_[t];  // after NewNode, which may move the array
+    taken.link.userData = userData;
+    Node& rest = nodes_[f];
+    rest.offset = end;
+    rest.size = freeEnd - end;
+    nodes_.SetCell(t, TakenCell(SuballocKind::kUnknown));
+    Relist<true>(f, list);
+    if (pad != kNil) InsertFree<true>(pad);
+    ++allocationCount_;
+    allocatedBytes_ += size;
+    return {AllocHandle{t} + 1, offset};
 }
 
 bool TlsfMetadata::CreateRequest(Size size, Size alignment, SuballocKind kind, std::uint32_t flags,
@@ -553,20 +644,21 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
     --allocationCount_;
     allocatedBytes_ -= allocSize;
 
-    // Free-ness of the neighbours comes from the kind array; their nodes are touched only to merge.
+    // Free-ness and lists of the neighbours come from their cells; their nodes are touched only to
+    // merge.
     const bool prevFree = prev != kNil && nodes_.IsFree(prev);
     const bool nextFree = next != kNil && nodes_.IsFree(next);
     if (prevFree) {
         // prev absorbs the node (and next, if free).
         Node& p = nodes_[prev];
-        const std::uint32_t prevList = FastListIndex<kVirtual>(p.size);
+        const std::uint32_t prevList = CellList(nodes_.cell(prev));
         Size merged = p.size + nodeSize;
         std::uint32_t after = next;
         if (nextFree) {
             Node& x = nodes_[next];
             merged += x.size;
             after = x.nextPhys;
-            RemoveFree(next, FastListIndex<kVirtual>(x.size));
+            RemoveFree(next, CellList(nodes_.cell(next)));
             ReleaseNode(next);
         }
         p.size = merged;
@@ -577,7 +669,7 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
     } else if (nextFree) {
         // next absorbs the node (next is often the block's tail: its list rarely changes).
         Node& x = nodes_[next];
-        const std::uint32_t nextList = FastListIndex<kVirtual>(x.size);
+        const std::uint32_t nextList = CellList(nodes_.cell(next));
         x.offset = node.offset;
         x.size += nodeSize;
         x.prevPhys = prev;
@@ -753,6 +845,7 @@ bool TlsfMetadata::Validate(std::string* why) const {
             ++freeNodes;
         } else {
             if (node.size <= marginSum_) return Fail(why, "taken node smaller than its margins" + at);
+            if (nodes_.cell(n) != TakenCell(nodes_.kind(n))) return Fail(why, "taken node's cell holds a list" + at);
             if (static_cast<unsigned>(nodes_.kind(n)) >= 6) return Fail(why, "bad kind" + at);
             ++allocations;
             allocated += node.size - marginSum_;
@@ -775,7 +868,7 @@ bool TlsfMetadata::Validate(std::string* why) const {
         if (n >= slotCount) return Fail(why, "slot chain link out of range");
         if (++released > slotCount) return Fail(why, "slot chain has a cycle");
         if (nodes_[n].size != 0) return Fail(why, "slot chain holds a live node");
-        if (!nodes_.IsFree(n)) return Fail(why, "released slot keeps an allocation's kind");
+        if (nodes_.cell(n) != FreeCell(0)) return Fail(why, "released slot keeps an allocation's cell");
     }
     if (physical + released != slotCount) return Fail(why, "node slots leaked");
 
@@ -795,6 +888,7 @@ bool TlsfMetadata::Validate(std::string* why) const {
                 const std::string at = " (list " + std::to_string(list) + ", node at " + std::to_string(node.offset) + ")";
                 if (node.size == 0 || !nodes_.IsFree(n)) return Fail(why, "non-free node in a free list" + at);
                 if (ListIndex(node.size) != list) return Fail(why, "node in the wrong list for its size" + at);
+                if (CellList(nodes_.cell(n)) != list) return Fail(why, "node's cell names another list" + at);
                 if (node.link.free.prev != prevFreeNode) return Fail(why, "free list prev link broken" + at);
                 prevFreeNode = n;
             }

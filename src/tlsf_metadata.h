@@ -36,11 +36,14 @@
 // node, O(1). Nodes come from a slot vector with an intrusive free chain; a handle is slot + 1.
 //
 // Speed: a node is 32 bytes (offset, size, physical links, free links or user data) in a 64-byte
-// aligned array; kinds sit in a parallel byte array, so Free learns whether its neighbours are free
-// without loading their nodes. Virtual blocks (fine small classes, no margins, no granularity) run
+// aligned array; a parallel array of 16-bit cells holds each node's kind and, for a free node, its
+// free list, so Free learns whether its neighbours are free and which lists they are in without
+// loading their nodes. Virtual blocks (fine small classes, no margins, no granularity) run
 // a specialised copy of the search, placement and free (the kVirtual template argument), whose
-// size-class mapping has no branch; VirtualBlock calls TlsfMetadata directly, not through the
-// Metadata vtable. Rare strategies and the slow search are out-of-line calls.
+// size-class mapping has no branch; VirtualBlock calls TlsfMetadata::AllocateVirtual directly, not
+// through the Metadata vtable, and that function writes out the commonest placement (the head of a
+// list that surely fits). Rare strategies and the slow search are out-of-line calls. Nodes and
+// cells share one buffer grown with realloc (see NodeArray).
 //
 // Margins live inside the taken node: [offset − marginBefore, offset + size + marginAfter). They
 // count as free space in statistics and appear as (part of) free ranges in Walk.
@@ -62,6 +65,7 @@
 //   - Every free node is in exactly the list ListIndex(node size); list links agree; a list's bit
 //     is set iff the list is non-empty; a class's bit is set iff one of its lists is non-empty.
 //   - A taken node is at least marginBefore + 1 + marginAfter long; its kind is not FREE.
+//   - A free node's cell names its list; a released slot's cell is FreeCell(0).
 //   - allocationCount_, allocatedBytes_ and freeNodeCount_ equal what the node list says; every
 //     node slot is either in the physical list or in the slot free chain.
 //   - No two allocations whose kinds conflict share a granularity page; the page table (g > 256)
@@ -113,6 +117,13 @@ public:
     AllocHandle Commit(const AllocationRequest& request, SuballocKind kind, void* userData) override;
     AllocHandle Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
                          Size* offset) override;
+    // VirtualBlock's call: Allocate with kind UNKNOWN, the handle and offset returned in registers
+    // (offset undefined when the handle is null). Same placement as Allocate.
+    struct Placed {
+        AllocHandle handle;
+        Size offset;
+    };
+    Placed AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData);
     void Free(AllocHandle handle) override;
     void Clear() override;
 
@@ -153,6 +164,21 @@ private:
     static constexpr std::uint32_t kSmallShiftVirtual = 3;  // 32 lists of 8 units
     static constexpr std::uint32_t kMaxClasses = 64;
     static constexpr Size kMaxLowGranularity = 256;       // VMA's MAX_LOW_BUFFER_IMAGE_GRANULARITY
+    // The last list of the last class: no block reaches it (2^64 − 1 is in class 56), so it is
+    // always empty. ListIndexRoundUp's answer for sizes beyond any block.
+    static constexpr std::uint32_t kBeyondLists = kMaxClasses * kListsPerClass - 1;
+
+    // A node's cell: bits 0–2 its kind (SuballocKind::kFree = 0 for free nodes and released
+    // slots), bits 3–15 a free node's list (< kMaxClasses · 32; 0 for taken nodes and released
+    // slots). Storing the list saves recomputing it from the size, which needs the node.
+    using Cell = std::uint16_t;
+    static constexpr unsigned kCellKindBits = 3;
+    static constexpr Cell kCellKindMask = (1u << kCellKindBits) - 1;
+    static_assert(kMaxClasses * kListsPerClass <= (1u << (16 - kCellKindBits)));
+    static constexpr Cell FreeCell(std::uint32_t list) { return static_cast<Cell>(list << kCellKindBits); }
+    static constexpr Cell TakenCell(SuballocKind kind) { return static_cast<Cell>(kind); }
+    static constexpr bool IsFreeCell(Cell c) { return (c & kCellKindMask) == 0; }
+    static constexpr std::uint32_t CellList(Cell c) { return c >> kCellKindBits; }
 
     enum class GranularityMode : std::uint8_t { kNone, kRound, kPageTable };
 
@@ -161,10 +187,9 @@ private:
         std::uint32_t next;
     };
     // 32 bytes, and the node array is 64-byte aligned: a node never straddles two cache lines.
-    // A node's kind (SuballocKind::kFree for free nodes and released slots) lives in a separate
-    // byte array (NodeArray::kind): Free asks whether its neighbours are free there, a small array
-    // that stays in L1, and touches a neighbour's node only when it merges with it. A free node's
-    // list is not stored: it is ListIndex(size).
+    // A node's kind and list live in a separate array of cells (NodeArray::cell): Free
+    // asks there whether its neighbours are free and in which lists, a small array that stays in
+    // L1, and touches a neighbour's node only when it merges with it.
     struct Node {
         Size offset;
         Size size;  // 0 only for a slot in the slot free chain
@@ -178,54 +203,57 @@ private:
     static_assert(std::is_trivially_copyable_v<Node>);
     static_assert(sizeof(Node) == 32);
 
-    // Node slots and their kinds. Grows with realloc: nodes are trivially copyable, and for large
-    // arrays realloc remaps pages instead of copying them, so growth touches little memory besides
-    // the new slots. The nodes are kept 64-byte aligned inside the realloc'd buffer.
+    // Node slots and their cells, in one buffer: the nodes (64-byte aligned, so that a node never
+    // straddles two cache lines), then the cells. Grows with realloc: nodes and cells are trivially
+    // copyable, and for large buffers realloc remaps pages instead of copying them, so growth
+    // touches little memory besides the new slots and the cells (which move behind the nodes).
     class NodeArray {
     public:
         NodeArray() = default;
-        ~NodeArray() {
-            std::free(raw_);
-            std::free(kinds_);
-        }
+        ~NodeArray() { std::free(raw_); }
         NodeArray(const NodeArray&) = delete;
         NodeArray& operator=(const NodeArray&) = delete;
         Node& operator[](std::size_t i) { return data_[i]; }
         const Node& operator[](std::size_t i) const { return data_[i]; }
-        SuballocKind kind(std::size_t i) const { return static_cast<SuballocKind>(kinds_[i]); }
-        void SetKind(std::size_t i, SuballocKind kind) { kinds_[i] = static_cast<KindCell>(kind); }
-        bool IsFree(std::size_t i) const { return kinds_[i] == static_cast<KindCell>(SuballocKind::kFree); }
+        Cell cell(std::size_t i) const { return cells_[i]; }
+        void SetCell(std::size_t i, Cell c) { cells_[i] = c; }
+        SuballocKind kind(std::size_t i) const { return static_cast<SuballocKind>(cells_[i] & kCellKindMask); }
+        bool IsFree(std::size_t i) const { return IsFreeCell(cells_[i]); }
         std::size_t size() const { return size_; }
         void clear() { size_ = 0; }
         // A new slot, uninitialised: the caller sets every field it uses.
         std::uint32_t push() {
-            if (size_ == capacity_) Grow(capacity_ == 0 ? kInitialCapacity : capacity_ * 2);
+            if (size_ == capacity_) Grow();
             return size_++;
-        }
-        void Reserve(std::uint32_t capacity) {
-            if (capacity > capacity_) Grow(capacity);
         }
 
     private:
-        using KindCell = std::uint8_t;
         static constexpr std::uint32_t kInitialCapacity = 64;
         static constexpr std::size_t kAlign = 64;
-        __attribute__((noinline)) void Grow(std::uint32_t capacity) {
+        // Doubles the capacity.
+        __attribute__((noinline)) void Grow() {
+            const std::uint32_t capacity = capacity_ == 0 ? kInitialCapacity : capacity_ * 2;
             const std::size_t oldShift = raw_ ? static_cast<std::size_t>(reinterpret_cast<char*>(data_) - raw_) : 0;
-            char* raw = static_cast<char*>(std::realloc(raw_, std::size_t{capacity} * sizeof(Node) + kAlign));
+            const std::size_t oldCells = oldShift + std::size_t{capacity_} * sizeof(Node);
+            char* raw = static_cast<char*>(
+                std::realloc(raw_, kAlign + std::size_t{capacity} * (sizeof(Node) + sizeof(Cell))));
             if (raw == nullptr) throw std::bad_alloc();
             const std::size_t shift = (kAlign - reinterpret_cast<std::uintptr_t>(raw) % kAlign) % kAlign;
-            if (shift != oldShift && size_ != 0) std::memmove(raw + shift, raw + oldShift, std::size_t{size_} * sizeof(Node));
+            // The cells first: their new place lies beyond everything the buffer held (the capacity
+            // at least doubles, from 64), and the nodes' new place may overlap their old one.
+            const std::size_t cells = shift + std::size_t{capacity} * sizeof(Node);
+            if (size_ != 0) {
+                std::memmove(raw + cells, raw + oldCells, std::size_t{size_} * sizeof(Cell));
+                if (shift != oldShift) std::memmove(raw + shift, raw + oldShift, std::size_t{size_} * sizeof(Node));
+            }
             raw_ = raw;
             data_ = reinterpret_cast<Node*>(raw + shift);
-            void* kinds = std::realloc(kinds_, std::size_t{capacity} * sizeof(KindCell));
-            if (kinds == nullptr) throw std::bad_alloc();
-            kinds_ = static_cast<KindCell*>(kinds);
+            cells_ = reinterpret_cast<Cell*>(raw + cells);
             capacity_ = capacity;
         }
         char* raw_ = nullptr;
         Node* data_ = nullptr;
-        KindCell* kinds_ = nullptr;
+        Cell* cells_ = nullptr;
         std::uint32_t size_ = 0;
         std::uint32_t capacity_ = 0;
     };
@@ -255,6 +283,11 @@ private:
     template <bool kVirtual>
     bool Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const;
     template <bool kVirtual>
+    std::uint32_t SureList(Size need, Size alignment) const;
+    template <bool kVirtual>
+    bool FindFrom(std::uint32_t list, std::uint32_t sureList, Size need, Size size, Size alignment, SuballocKind kind,
+                  Placement* out) const;
+    template <bool kVirtual>
     bool CheckFit(std::uint32_t n, Size size, Size alignment, SuballocKind kind, Placement* out) const;
     bool FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size, Size alignment,
                      SuballocKind kind, Placement* out) const;
@@ -269,6 +302,9 @@ private:
     void FreeImpl(std::uint32_t n);
     AllocHandle AllocateGeneral(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
                                 Size* offset);
+    Placed AllocateVirtualSlow(Size size, Size alignment, std::uint32_t flags, void* userData);
+    Placed AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList, Size size, Size alignment, void* userData);
+    Placed PlaceVirtual(std::uint32_t f, std::uint32_t list, Size offset, Size size, void* userData);
     void FreeGeneral(std::uint32_t n);
 
     std::uint32_t FirstNonEmptyList(std::uint32_t list) const;

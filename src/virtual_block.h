@@ -29,9 +29,13 @@ public:
         if (size != 0) {
             if (alignment == 0) alignment = 1;
             // TLSF (the default) is called directly, not through the Metadata vtable.
-            h = tlsf_ != nullptr
-                    ? tlsf_->TlsfMetadata::Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed)
-                    : metadata_->Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed);
+            if (tlsf_ != nullptr) {
+                const TlsfMetadata::Placed r = tlsf_->AllocateVirtual(size, alignment, flags, userData);
+                h = r.handle;
+                placed = r.offset;
+            } else {
+                h = metadata_->Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed);
+            }
         }
         *handle = h;
         if (offset) *offset = h != kNullHandle ? placed : kWholeSize;

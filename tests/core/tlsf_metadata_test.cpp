@@ -19,7 +19,11 @@ public:
     static void GrowNode(TlsfMetadata& m, AllocHandle h, Size by) { m.node(h).size += by; }
     static void ShrinkNode(TlsfMetadata& m, AllocHandle h, Size by) { m.node(h).size -= by; }
     static void BreakPrevLink(TlsfMetadata& m, AllocHandle h) { m.node(h).prevPhys = TlsfMetadata::kNil; }
-    static void MarkFree(TlsfMetadata& m, AllocHandle h) { m.nodes_.SetKind(h - 1, SuballocKind::kFree); }
+    static void MarkFree(TlsfMetadata& m, AllocHandle h) { m.nodes_.SetCell(h - 1, TlsfMetadata::FreeCell(0)); }
+    // Makes free node `node`'s cell name `list` instead of its own list.
+    static void SetCellList(TlsfMetadata& m, std::uint32_t node, std::uint32_t list) {
+        m.nodes_.SetCell(node, TlsfMetadata::FreeCell(list));
+    }
     static void CountOneMoreAllocation(TlsfMetadata& m) { ++m.allocationCount_; }
     static void BumpPageCount(TlsfMetadata& m, std::size_t page) { ++m.pages_.at(page).count; }
     static void SetPageKind(TlsfMetadata& m, std::size_t page, SuballocKind k) { m.pages_.at(page).kind = k; }
@@ -447,6 +451,53 @@ TEST(TlsfMetadata, RequestAndCommitMatchAllocate) {
     ExpectValid(m);
 }
 
+// AllocateVirtual (VirtualBlock's call) writes out the common case of Allocate: both must place
+// every request identically, whatever the strategy, alignment or fill level, and reject the same
+// unusual arguments.
+TEST(TlsfMetadata, AllocateVirtualMatchesAllocate) {
+    const std::uint32_t strategies[] = {0u, kAllocStrategyMinTime, kAllocStrategyMinMemory, kAllocStrategyMinOffset};
+    for (std::uint32_t strategy : strategies) {
+        TlsfMetadata a, b;
+        a.Init(Config(1 << 18));
+        b.Init(Config(1 << 18));
+        std::mt19937_64 rng(11 + strategy);
+        std::vector<AllocHandle> live;
+        for (int i = 0; i < 6000; ++i) {
+            if (!live.empty() && rng() % 5 < 2) {
+                const std::size_t k = rng() % live.size();
+                a.Free(live[k]);
+                b.Free(live[k]);
+                live[k] = live.back();
+                live.pop_back();
+                continue;
+            }
+            const Size size = rng() % 8 == 0 ? rng() % 40000 : rng() % 600;  // 0 and oversized included
+            const Size alignment = rng() % 16 == 0 ? 3 : (rng() % 12 == 0 ? 0 : Size{1} << (rng() % 9));
+            int tag = 0;
+            Size offset = 0;
+            const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, strategy, &tag, &offset);
+            const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, strategy, &tag);
+            ASSERT_EQ(p.handle, h) << "strategy " << strategy << " step " << i;
+            if (h == kNullHandle) continue;
+            ASSERT_EQ(p.offset, offset) << "strategy " << strategy << " step " << i;
+            EXPECT_EQ(b.GetUserData(p.handle), &tag);
+            live.push_back(h);
+            if (i % 500 == 0) {
+                ExpectValid(a);
+                ExpectValid(b);
+            }
+        }
+        ExpectValid(b);
+    }
+    // A non-virtual layout takes the general path.
+    TlsfMetadata real;
+    real.Init(Config(1 << 16, false, 1, 16, 16));
+    const TlsfMetadata::Placed p = real.AllocateVirtual(100, 64, 0, nullptr);
+    ASSERT_NE(p.handle, kNullHandle);
+    EXPECT_EQ(p.offset, 64u);  // the front margin pushes it to the next multiple of 64
+    ExpectValid(real);
+}
+
 // ---- margins -----------------------------------------------------------------------------------
 
 TEST(TlsfMargins, KeptAroundEveryAllocation) {
@@ -695,6 +746,12 @@ TEST(TlsfValidate, CatchesWrongList) {
     Damaged d;
     TlsfMetadataTestPeer::MoveToList(d.m, static_cast<std::uint32_t>(d.a[2].handle - 1), 3);
     d.ExpectInvalid("list index");
+}
+
+TEST(TlsfValidate, CatchesCellNamingAnotherList) {
+    Damaged d;
+    TlsfMetadataTestPeer::SetCellList(d.m, static_cast<std::uint32_t>(d.a[2].handle - 1), 3);
+    d.ExpectInvalid("cell list");
 }
 
 TEST(TlsfValidate, CatchesPageTableDamage) {
