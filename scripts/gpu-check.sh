@@ -28,7 +28,11 @@ if [ -n "${VMA_ORIGINAL_BUILD_DIR:-}" ] && [ "$VMA_ORIGINAL_BUILD_DIR" != "$buil
 fi
 
 echo "== layer tests (real loader, NVIDIA driver)"
-"$build/tests/layer/vma_loader_tests" --gtest_brief=1 2>&1 | tail -25 || status=1
+for t in vma_loader_tests vma_dump_tests; do
+  [ -x "$build/tests/layer/$t" ] || continue
+  "$build/tests/layer/$t" --gtest_brief=1 2>&1 | tail -25
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
 
 echo "== apps through the layer, validation above and below"
 runner=$(dirname "$0")/../tests/layer/app_runner.py
@@ -50,6 +54,18 @@ python3 "$overrun" --build "$build" --env VK_VMA_SUBALLOCATOR_LOG_LEVEL=debug --
   --expect-exit 3 "$build/tests/apps/app_overrun" --before 8 --after 16 || status=1
 python3 "$overrun" --build "$build" --layers VK_LAYER_VMA_suballocator:VK_LAYER_KHRONOS_validation \
   --env VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS=1 --expect-clean "$build/tests/apps/app_overrun" --after 0 || status=1
+
+echo "== state map of the demo (dump_on=idle: before it unloads its last level)"
+dumps=${VMA_DUMP_DIR:-/tmp/vma_gpu_dumps}
+mkdir -p "$dumps"
+VK_LAYER_PATH=$build VK_INSTANCE_LAYERS=VK_LAYER_VMA_suballocator VK_VMA_SUBALLOCATOR_DUMP_FILE="$dumps/demo_%n.json" \
+  VK_VMA_SUBALLOCATOR_DUMP_ON=idle "$build/tests/apps/vma_demo" --quiet 2>&1 | grep -E "state map|RESULT|summary" || status=1
+[ -s "$dumps/demo_0.json" ] || { echo "no state map written"; status=1; }
+if python3 -c "import PIL" 2>/dev/null; then
+  python3 "$(dirname "$0")/vma-dump-vis" -o "$dumps/demo.png" "$dumps/demo_0.json" || status=1
+else
+  echo "(no Pillow here: draw it elsewhere with scripts/vma-dump-vis -o demo.png $dumps/demo_0.json)"
+fi
 
 echo "== compat programs that need no window"
 python3 "$(dirname "$0")/../tests/compat/compat_runner.py" --layer-dir "$build" --program vulkaninfo || status=1
