@@ -25,13 +25,14 @@ if [ "${1:-}" = "--asan" ]; then
   export VMA_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so) $(ls /usr/lib/*/libvulkan_lvp.so | head -1)"
   status=0
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -L core || status=1
+  # Tests that are Python or bash runners (they hand VMA_ASAN_PRELOAD to the programs only).
+  runners="^layer[.](app|corruption)[.]|install_tree"
   LD_PRELOAD=$VMA_ASAN_PRELOAD ctest --test-dir "$build" --output-on-failure -j"$jobs" -LE "core|compat" \
-    -E "validation|^layer[.]app[.]|install_tree" || status=1
+    -E "validation|$runners" || status=1
   # The validation layer leaks on purpose when it is unloaded: no leak check where it is loaded.
   LD_PRELOAD=$VMA_ASAN_PRELOAD ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$build" --output-on-failure \
-    -j"$jobs" -R validation -E "^layer[.]app[.]" || status=1
-  # Python and bash run the programs here: the runners hand VMA_ASAN_PRELOAD to the programs only.
-  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "^layer[.]app[.]|install_tree" || status=1
+    -j"$jobs" -R validation -E "$runners" || status=1
+  ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "$runners" || status=1
   ctest --test-dir "$build" --output-on-failure -L compat || status=1
   exit $status
 fi
