@@ -37,6 +37,7 @@ fi
 # One map at each vkDeviceWaitIdle (numbered): the first is the demo's, before it unloads its last
 # level; later ones (a program's teardown) are kept beside it.
 base=${dump%.json}
+mkdir -p "$(dirname "$dump")"
 export VK_VMA_SUBALLOCATOR_DUMP_FILE=${base}_%n.json VK_VMA_SUBALLOCATOR_DUMP_ON=${VK_VMA_SUBALLOCATOR_DUMP_ON:-idle}
 rm -f "${base}"_[0-9]*.json
 status=0
