@@ -228,8 +228,8 @@ std::string BuildDeviceStateMap(DeviceData& d, const char* trigger) {
         p.blockFacts = {{"Algorithm", std::string(AlgorithmName(
                                           settings.algorithmPerType[key.memoryType].value_or(settings.algorithm)))}};
     });
-    d.memory->ForEachLiveObject([&](const MemoryManager::LiveObject& o) {
-        if (o.pooled || o.memoryType >= mp.memoryTypeCount) return;
+    d.memory->ForEachOwnObject([&](const MemoryManager::OwnObject& o) {
+        if (o.memoryType >= mp.memoryTypeCount) return;
         auto name = names.find(reinterpret_cast<std::uint64_t>(o.handle));
         defaults[o.memoryType].dedicated.push_back(
             {o.size, Describe(o.boundKind, o.boundUsage, name == names.end() ? std::string() : name->second)});

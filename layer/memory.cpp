@@ -524,6 +524,10 @@ VkResult MemoryManager::Allocate(const VkMemoryAllocateInfo* info, const VkAlloc
     const std::uint32_t generation = object->generation.load(std::memory_order_relaxed);
     object->live.store(true, std::memory_order_release);
     *pMemory = reinterpret_cast<VkDeviceMemory>(MakeHandle(slot, generation));
+    if (!object->pooled) {
+        std::lock_guard<std::mutex> lock(ownMutex_);
+        ownObjects_[object] = reinterpret_cast<std::uint64_t>(*pMemory);
+    }
     return VK_SUCCESS;
 }
 
@@ -531,6 +535,10 @@ void MemoryManager::Release(MemoryObject& object, const VkAllocationCallbacks* p
     if (object.pooled) {
         object.pool->pool.Free(object.poolAllocation());
     } else {
+        {
+            std::lock_guard<std::mutex> lock(ownMutex_);
+            ownObjects_.erase(&object);
+        }
         if (object.mapped) device_.dispatch.UnmapMemory(device_.device, object.real);
         device_.dispatch.FreeMemory(device_.device, object.real, pAllocator);
         device_.counters.OnDriverFree(object.heapIndex, object.size);
@@ -826,26 +834,11 @@ void MemoryManager::ForEachPoolKeyed(const std::function<void(const PoolKey&, co
     for (const PoolState* p : pools) visit({p->memoryType(), p->deviceAddress(), p->priorityBucket()}, p->pool);
 }
 
-void MemoryManager::ForEachLiveObject(const std::function<void(const LiveObject&)>& visit) const {
-    const std::uint32_t used = nextSlot_.load(std::memory_order_acquire);
-    for (std::uint32_t s = 0; s < used; ++s) {
-        const MemoryObject* chunk = chunks_[s >> kChunkBits].load(std::memory_order_acquire);
-        if (!chunk) continue;
-        const MemoryObject& object = chunk[s & (kChunkSize - 1)];
-        // Seqlock-style read: the generation is bumped by every free, so an unchanged generation
-        // around the reads means the record was live and unchanged throughout.
-        const std::uint32_t generation = object.generation.load(std::memory_order_acquire);
-        if (!object.live.load(std::memory_order_acquire)) continue;
-        const LiveObject info{reinterpret_cast<VkDeviceMemory>(MakeHandle(s, generation)), object.pooled,
-                              object.memoryTypeIndex, object.size,
-                              object.boundKind.load(std::memory_order_relaxed),
-                              object.boundUsage.load(std::memory_order_relaxed)};
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (object.generation.load(std::memory_order_relaxed) != generation ||
-            !object.live.load(std::memory_order_relaxed)) {
-            continue;
-        }
-        visit(info);
+void MemoryManager::ForEachOwnObject(const std::function<void(const OwnObject&)>& visit) const {
+    std::lock_guard<std::mutex> lock(ownMutex_);
+    for (const auto& [object, handle] : ownObjects_) {
+        visit({reinterpret_cast<VkDeviceMemory>(handle), object->memoryTypeIndex, object->size,
+               object->boundKind.load(std::memory_order_relaxed), object->boundUsage.load(std::memory_order_relaxed)});
     }
 }
 

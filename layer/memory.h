@@ -173,17 +173,17 @@ public:
     };
     static constexpr std::uint32_t kDefaultPriorityBucket = 2;
     void ForEachPoolKeyed(const std::function<void(const PoolKey&, const core::Pool&)>& visit) const;
-    // Every live record with its virtual handle (a walk of the slot table, for the state map). A
-    // record freed or reused while it is read is skipped (its generation changed).
-    struct LiveObject {
+    // Every live own (not pooled) allocation with its virtual handle, for the state map. Own
+    // allocations are registered under a lock (each is a driver allocation anyway), so the walk
+    // reads records that cannot change under it; pooled ones are walked through their pools.
+    struct OwnObject {
         VkDeviceMemory handle;
-        bool pooled;
         std::uint32_t memoryType;
         VkDeviceSize size;
         std::uint8_t boundKind;
         std::uint64_t boundUsage;
     };
-    void ForEachLiveObject(const std::function<void(const LiveObject&)>& visit) const;
+    void ForEachOwnObject(const std::function<void(const OwnObject&)>& visit) const;
 
     // Private data and names for pooled handles live here (the driver never sees the handle).
     std::mutex namesMutex;
@@ -227,6 +227,8 @@ private:
     std::uint32_t poolableTypes_ = 0;         // types that settings and flags allow to pool
 
     mutable std::mutex poolsMutex_;
+    mutable std::mutex ownMutex_;
+    std::unordered_map<const MemoryObject*, std::uint64_t> ownObjects_;  // own allocations → handle
     std::atomic<std::uint64_t> nextTrimNs_{0};
     std::array<std::atomic<PoolState*>, VK_MAX_MEMORY_TYPES * 2 * kPriorityBuckets> pools_{};
     std::vector<std::unique_ptr<PoolState>> poolStorage_;
