@@ -43,7 +43,7 @@ if [ "${1:-}" = "--tsan" ]; then
   cmake --build "$build" -j"$jobs"
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
   ctest --test-dir "$build" --output-on-failure -j"$jobs" -R "Thread|Concurrent"
-  exit 0
+  exit $?
 fi
 
 build="$root/build"
