@@ -32,6 +32,7 @@ constexpr const char* kShimVars[] = {
     "VMA_SHIM_ABORT_ON_VIOLATION", "VMA_SHIM_FAKE_NONCOHERENT", "VMA_SHIM_RANGE_LOG",
     "VMA_SHIM_MAX_ALLOCATION_COUNT", "VMA_SHIM_FAIL_ALLOCATION", "VMA_SHIM_FAIL_ALLOCATIONS_ABOVE",
     "VMA_SHIM_FAIL_FROM", "VMA_SHIM_FAIL_MAP", "VMA_SHIM_REPORT_FILE", "VMA_SHIM_MIN_ALIGNMENT",
+    "VMA_SHIM_FAKE_DEVICE_LOCAL", "VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION", "VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS",
 };
 
 std::string TempPath(const std::string& name) {
@@ -913,6 +914,77 @@ TEST(ShimLayerTest, ConcurrentOwnAllocationsRespectDriverLimit) {
     ASSERT_TRUE(r.found);
     EXPECT_EQ(r.violations, 0u) << r << " (allocations beyond the limit reached the driver)";
     EXPECT_EQ(unexpected.load(), 0);
+    EXPECT_EQ(r.live, 0u) << r;
+}
+
+// detect_corruption on device-local memory (faked by the shim) with lavapipe's single queue: the
+// layer's margin fills and reads share the app's queue, which the app keeps submitting to from
+// another thread. Every submission to it must be serialised by the layer: the Khronos validation
+// layer, placed between ours and the shim, reports two threads in one queue as a threading error.
+TEST(ShimLayerTest, CorruptionChecksShareTheQueueWithConcurrentSubmits_under_validation) {
+    ShimEnv env;
+    env.Set("VK_LAYER_PATH", std::string(VMA_SHIM_LAYER_PATH) + ":/usr/share/vulkan/explicit_layer.d");
+    env.Set("VK_INSTANCE_LAYERS", "VK_LAYER_VMA_suballocator:VK_LAYER_KHRONOS_validation:VK_LAYER_VMA_test_shim");
+    env.Set("VMA_SHIM_FAKE_DEVICE_LOCAL", "1");
+    env.Set("VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION", "1");
+    env.Set("VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS", "1");
+    const std::string log = TempPath("shim_corruption_log");
+    std::remove(log.c_str());
+    env.Set("VK_VMA_SUBALLOCATOR_LOG_FILE", log);
+    env.Set("VK_VMA_SUBALLOCATOR_LOG_LEVEL", "debug");
+    Gpu gpu;
+    ASSERT_EQ(gpu.Create(), VK_SUCCESS);
+    const std::uint32_t deviceLocal = gpu.FindType(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+    ASSERT_NE(deviceLocal, UINT32_MAX) << "the shim did not fake a device-local type";
+    std::atomic<bool> done{false};
+    std::atomic<int> submitErrors{0}, allocateErrors{0};
+    std::thread submitter([&] {
+        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
+        VkFence fence = VK_NULL_HANDLE;
+        if (vkCreateFence(gpu.device, &fi, nullptr, &fence) != VK_SUCCESS) {
+            ++submitErrors;
+            return;
+        }
+        while (!done.load()) {
+            if (vkQueueSubmit(gpu.queue, 0, nullptr, fence) != VK_SUCCESS ||
+                vkWaitForFences(gpu.device, 1, &fence, VK_TRUE, UINT64_MAX) != VK_SUCCESS ||
+                vkResetFences(gpu.device, 1, &fence) != VK_SUCCESS) {
+                ++submitErrors;
+            }
+            if (vkQueueWaitIdle(gpu.queue) != VK_SUCCESS) ++submitErrors;
+        }
+        vkDestroyFence(gpu.device, fence, nullptr);
+    });
+    std::vector<std::thread> allocators;
+    for (int t = 0; t < 2; ++t) {
+        allocators.emplace_back([&, t] {
+            for (int i = 0; i < 150; ++i) {
+                VkDeviceMemory m = VK_NULL_HANDLE;
+                if (gpu.Allocate(4096 + 256 * ((i + t) % 7), deviceLocal, &m) != VK_SUCCESS) {
+                    ++allocateErrors;
+                    continue;
+                }
+                vkFreeMemory(gpu.device, m, nullptr);
+            }
+        });
+    }
+    for (auto& t : allocators) t.join();
+    done = true;
+    submitter.join();
+    EXPECT_EQ(vkDeviceWaitIdle(gpu.device), VK_SUCCESS);
+    EXPECT_EQ(submitErrors.load(), 0);
+    EXPECT_EQ(allocateErrors.load(), 0);
+    EXPECT_EQ(gpu.Errors(), "");
+    gpu.DestroyDevice();
+    unsetenv("VK_VMA_SUBALLOCATOR_LOG_FILE");
+    unsetenv("VK_VMA_SUBALLOCATOR_LOG_LEVEL");
+    const std::string text = ReadFile(log);
+    std::remove(log.c_str());
+    EXPECT_NE(text.find("transfer queue shared with the app"), std::string::npos)
+        << "the device-local path (transfer commands on the app's queue) did not run:\n" << text;
+    const Report r = env.ReadReport();
+    ASSERT_TRUE(r.found);
+    EXPECT_EQ(r.violations, 0u) << r;
     EXPECT_EQ(r.live, 0u) << r;
 }
 
