@@ -86,6 +86,7 @@ struct DeviceData {
     HostAllocator allocator;
     MemoryCounters counters;
     std::atomic<std::uint64_t> presentCount{0};  // vkQueuePresentKHR calls (dump_on present:N)
+    std::atomic<std::int64_t> nextOomDumpNs{0};  // dump_on oom: at most one map a second
     std::unique_ptr<CorruptionGuard> guard;  // margins, checks and fills; null when all are off
     std::unique_ptr<MemoryManager> memory;
 

@@ -8,6 +8,8 @@
 // "_under_validation" load the validation layer (scripts/test.sh --asan runs those without leak
 // checks, as the validation layer leaks when it is unloaded).
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <unistd.h>
 
 #include <algorithm>
@@ -302,6 +304,31 @@ TEST_F(DumpTest, OomMapDescribesWhatTheAppBound_under_validation) {
     EXPECT_NE(log.find("state map (oom) written to " + dir_ + "/dump_"), std::string::npos) << log;
     EXPECT_NE(log.find("state map (destroy) written to " + dir_ + "/dump_"), std::string::npos) << log;
     EXPECT_EQ(Complaints(ctx), "") << "validation (or the layer) complained";
+}
+
+// A program probing for memory fails allocations in a loop: one map, not one per failure.
+TEST_F(DumpTest, FailedAllocationsInALoopWriteOneMap) {
+    UseLayers(false);
+    setenv("VK_VMA_SUBALLOCATOR_DUMP_ON", "oom", 1);
+    Context ctx;
+    ASSERT_EQ(ctx.Create(), VK_SUCCESS);
+    const std::uint32_t type = ctx.FindType(0);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+        VkDeviceMemory memory = VK_NULL_HANDLE;
+        EXPECT_EQ(vma::test::AllocateMemory(ctx.device, kFailAbove * 2, type, nullptr, &memory),
+                  VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+    ctx.DestroyDevice();
+    std::size_t maps = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+        if (entry.path().extension() == ".json") ++maps;
+    }
+    // One a second (a slow sanitizer build may take more than one second for the loop).
+    EXPECT_GE(maps, 1u);
+    EXPECT_LE(maps, static_cast<std::size_t>(seconds.count()) + 1) << "20 failures in " << seconds.count() << " s";
+    EXPECT_EQ(ReadDump(0)["General"]["Trigger"], "oom");
 }
 
 TEST_F(DumpTest, DestroyMapComesBeforeTheLayerFreesLeakedMemory) {
