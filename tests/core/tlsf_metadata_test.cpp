@@ -363,6 +363,44 @@ TEST(TlsfMetadata, FreeInAnyOrderMergesBackToOneRange) {
     }
 }
 
+// Free unlinks the free neighbours it merges with without branching on where they sit in their
+// lists. Paddings of one size share a list (the last made at its head), so freeing the allocations
+// between them in every order unlinks heads, middles, last nodes and nodes alone in their list,
+// from either side, and links merged nodes into empty and non-empty lists.
+TEST(TlsfMetadata, FreeUnlinksNeighboursFromAnyListPosition) {
+    for (bool isVirtual : {true, false}) {
+        std::vector<int> order = {1, 2, 3, 4};
+        do {
+            TlsfMetadata m;
+            m.Init(Config(4096, isVirtual));
+            // [0,4) A0, [4,8) padding, [8,12) A1, [12,16) padding, ... A5, then the tail.
+            std::vector<Alloc> a;
+            for (int i = 0; i < 6; ++i) {
+                a.push_back(Allocate(m, 4, 8));
+                ASSERT_NE(a.back().handle, kNullHandle);
+                ASSERT_EQ(a.back().offset, Size(8 * i));
+            }
+            ASSERT_EQ(m.GetFreeRegionsCount(), 6u);  // five paddings and the tail
+            for (int i : order) {
+                m.Free(a[i].handle);
+                ExpectValid(m);
+            }
+            // A1..A4 and the paddings around them are one range [4, 40).
+            EXPECT_EQ(m.GetFreeRegionsCount(), 2u);
+            const auto ranges = Ranges(m);
+            ASSERT_EQ(ranges.size(), 4u);
+            EXPECT_EQ(ranges[1].offset, 4u);
+            EXPECT_EQ(ranges[1].size, 36u);
+            EXPECT_TRUE(ranges[1].free);
+            m.Free(a[0].handle);
+            m.Free(a[5].handle);
+            ExpectValid(m);
+            EXPECT_TRUE(m.IsEmpty());
+            EXPECT_EQ(m.GetFreeRegionsCount(), 1u);
+        } while (std::next_permutation(order.begin(), order.end()));
+    }
+}
+
 TEST(TlsfMetadata, WalkIsInAddressOrderAndCoversTheBlock) {
     TlsfMetadata m;
     m.Init(Config(100000));
