@@ -90,6 +90,9 @@ const FunctionMap& DeviceFunctions() {
         ADD_HOOK(QueueSubmit2),
         ADD_HOOK(QueueSubmit2KHR),
         ADD_HOOK(QueueWaitIdle),
+        ADD_HOOK(QueueBeginDebugUtilsLabelEXT),
+        ADD_HOOK(QueueEndDebugUtilsLabelEXT),
+        ADD_HOOK(QueueInsertDebugUtilsLabelEXT),
         ADD_HOOK(DeviceWaitIdle),
         // dump.cpp
         ADD_HOOK(QueuePresentKHR),

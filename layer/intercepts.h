@@ -78,6 +78,9 @@ VkResult QueueSubmit(VkQueue, uint32_t, const VkSubmitInfo*, VkFence);
 VkResult QueueSubmit2(VkQueue, uint32_t, const VkSubmitInfo2*, VkFence);
 VkResult QueueSubmit2KHR(VkQueue, uint32_t, const VkSubmitInfo2*, VkFence);
 VkResult QueueWaitIdle(VkQueue);
+void QueueBeginDebugUtilsLabelEXT(VkQueue, const VkDebugUtilsLabelEXT*);
+void QueueEndDebugUtilsLabelEXT(VkQueue);
+void QueueInsertDebugUtilsLabelEXT(VkQueue, const VkDebugUtilsLabelEXT*);
 VkResult DeviceWaitIdle(VkDevice);
 
 // dump.cpp

@@ -48,6 +48,26 @@ VkResult QueueWaitIdle(VkQueue queue) {
     return device->dispatch.QueueWaitIdle(queue);
 }
 
+// Debug labels on a queue need the queue externally synchronised too (tools and engines put them
+// around their submissions).
+void QueueBeginDebugUtilsLabelEXT(VkQueue queue, const VkDebugUtilsLabelEXT* pLabelInfo) {
+    DeviceData* device = GetDeviceData(queue);
+    auto lock = LockSharedQueue(*device, queue);
+    device->dispatch.QueueBeginDebugUtilsLabelEXT(queue, pLabelInfo);
+}
+
+void QueueEndDebugUtilsLabelEXT(VkQueue queue) {
+    DeviceData* device = GetDeviceData(queue);
+    auto lock = LockSharedQueue(*device, queue);
+    device->dispatch.QueueEndDebugUtilsLabelEXT(queue);
+}
+
+void QueueInsertDebugUtilsLabelEXT(VkQueue queue, const VkDebugUtilsLabelEXT* pLabelInfo) {
+    DeviceData* device = GetDeviceData(queue);
+    auto lock = LockSharedQueue(*device, queue);
+    device->dispatch.QueueInsertDebugUtilsLabelEXT(queue, pLabelInfo);
+}
+
 VkResult DeviceWaitIdle(VkDevice device) {
     DeviceData* data = GetDeviceData(device);
     VkResult result;

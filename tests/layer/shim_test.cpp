@@ -939,19 +939,28 @@ TEST(ShimLayerTest, CorruptionChecksShareTheQueueWithConcurrentSubmits_under_val
     ASSERT_NE(deviceLocal, UINT32_MAX) << "the shim did not fake a device-local type";
     std::atomic<bool> done{false};
     std::atomic<int> submitErrors{0}, allocateErrors{0};
+    auto beginLabel = reinterpret_cast<PFN_vkQueueBeginDebugUtilsLabelEXT>(
+        vkGetDeviceProcAddr(gpu.device, "vkQueueBeginDebugUtilsLabelEXT"));
+    auto endLabel = reinterpret_cast<PFN_vkQueueEndDebugUtilsLabelEXT>(
+        vkGetDeviceProcAddr(gpu.device, "vkQueueEndDebugUtilsLabelEXT"));
+    ASSERT_NE(beginLabel, nullptr);
+    ASSERT_NE(endLabel, nullptr);
     std::thread submitter([&] {
         VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO, nullptr, 0};
+        VkDebugUtilsLabelEXT label{VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, nullptr, "frame", {0, 0, 0, 0}};
         VkFence fence = VK_NULL_HANDLE;
         if (vkCreateFence(gpu.device, &fi, nullptr, &fence) != VK_SUCCESS) {
             ++submitErrors;
             return;
         }
         while (!done.load()) {
+            beginLabel(gpu.queue, &label);  // labels need the queue externally synchronised too
             if (vkQueueSubmit(gpu.queue, 0, nullptr, fence) != VK_SUCCESS ||
                 vkWaitForFences(gpu.device, 1, &fence, VK_TRUE, UINT64_MAX) != VK_SUCCESS ||
                 vkResetFences(gpu.device, 1, &fence) != VK_SUCCESS) {
                 ++submitErrors;
             }
+            endLabel(gpu.queue);
             if (vkQueueWaitIdle(gpu.queue) != VK_SUCCESS) ++submitErrors;
         }
         vkDestroyFence(gpu.device, fence, nullptr);
