@@ -192,3 +192,53 @@ TEST(Settings, DumpFileAndDumpOn) {
         EXPECT_EQ(s.dumpEveryPresents, 0u) << bad;
     }
 }
+
+TEST(Settings, CorruptionAndGracePeriodSettings) {
+    std::vector<SettingsWarning> warnings;
+    Settings s = LoadSettings(nullptr, &warnings);
+    EXPECT_FALSE(s.detectCorruption);
+    EXPECT_FALSE(s.fillAllocations);
+    EXPECT_EQ(s.debugMargin, 0u);
+    EXPECT_EQ(s.emptyBlockGraceMs, 1000u);
+    {
+        EnvGuard detect("VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION", "1");
+        EnvGuard fill("VK_VMA_SUBALLOCATOR_FILL_ALLOCATIONS", "true");
+        EnvGuard margin("VK_VMA_SUBALLOCATOR_DEBUG_MARGIN", "256");
+        EnvGuard dumpOn("VK_VMA_SUBALLOCATOR_DUMP_ON", "idle");
+        EnvGuard grace("VK_VMA_SUBALLOCATOR_EMPTY_BLOCK_GRACE_MS", "0");
+        warnings.clear();
+        s = LoadSettings(nullptr, &warnings);
+        EXPECT_TRUE(warnings.empty());
+        EXPECT_TRUE(s.detectCorruption);
+        EXPECT_TRUE(s.fillAllocations);
+        EXPECT_EQ(s.debugMargin, 256u);
+        EXPECT_TRUE(s.dumpOnIdle);
+        EXPECT_FALSE(s.dumpOnDestroy);
+        EXPECT_EQ(s.emptyBlockGraceMs, 0u);
+        EXPECT_NE(s.Describe().find("detect_corruption=true debug_margin=256 fill_allocations=true"), std::string::npos)
+            << s.Describe();
+    }
+    // A margin must be whole 32-bit words (the magic value is written as words) and at most 64 KiB.
+    for (const char* bad : {"6", "1M", "-4", "x"}) {
+        EnvGuard margin("VK_VMA_SUBALLOCATOR_DEBUG_MARGIN", bad);
+        warnings.clear();
+        s = LoadSettings(nullptr, &warnings);
+        ASSERT_EQ(warnings.size(), 1u) << bad;
+        EXPECT_NE(warnings[0].key.find("debug_margin"), std::string::npos);
+        EXPECT_EQ(s.debugMargin, 0u) << bad << ": the default stays";
+    }
+    for (const char* bad : {"maybe", "2"}) {
+        EnvGuard detect("VK_VMA_SUBALLOCATOR_DETECT_CORRUPTION", bad);
+        warnings.clear();
+        s = LoadSettings(nullptr, &warnings);
+        ASSERT_EQ(warnings.size(), 1u) << bad;
+        EXPECT_FALSE(s.detectCorruption) << bad;
+    }
+    {
+        EnvGuard grace("VK_VMA_SUBALLOCATOR_EMPTY_BLOCK_GRACE_MS", "99999999999");
+        warnings.clear();
+        s = LoadSettings(nullptr, &warnings);
+        ASSERT_EQ(warnings.size(), 1u);
+        EXPECT_EQ(s.emptyBlockGraceMs, 1000u);
+    }
+}
