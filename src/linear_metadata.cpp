@@ -144,56 +144,44 @@ bool LinearMetadata::CreateRequestLower(Size size, Size alignment, SuballocKind 
     const Size before = config_.marginBefore;
     const Size after = config_.marginAfter;
 
-    // 1. After the last item of the 1st vector, up to the block end or the upper stack's top.
-    if (mode_ == SecondMode::kEmpty || mode_ == SecondMode::kDoubleStack) {
+    // The lowest offset after the last item of `below` (its back margin, our front margin, the
+    // alignment, a granularity page if needed) at which the request still ends below `freeEnd`.
+    auto placeAfter = [&](const SuballocVector& below, Size freeEnd, Size* out) {
         Size base = 0;
         bool ok = true;
-        if (!first.empty()) ok = CheckedAdd(first.back().offset + first.back().size, after, &base);
+        if (!below.empty()) ok = CheckedAdd(below.back().offset + below.back().size, after, &base);
         Size offset = 0;
         ok = ok && CheckedAdd(base, before, &offset) && CheckedAlignUp(offset, alignment, &offset);
-        if (ok && checkGranularity && ConflictBelow(first.rbegin(), first.rend(), offset, kind, page)) {
+        if (ok && checkGranularity && ConflictBelow(below.rbegin(), below.rend(), offset, kind, page)) {
             ok = CheckedAlignUp(offset, page, &offset);
         }
-        const Size freeEnd = mode_ == SecondMode::kDoubleStack ? second.back().offset - before : config_.size;
         Size end = 0;
-        ok = ok && CheckedAdd(offset, size, &end) && CheckedAdd(end, after, &end) && end <= freeEnd;
-        if (ok) {
+        *out = offset;
+        return ok && CheckedAdd(offset, size, &end) && CheckedAdd(end, after, &end) && end <= freeEnd;
+    };
+
+    // 1. After the last item of the 1st vector, up to the block end or the upper stack's top.
+    if (mode_ == SecondMode::kEmpty || mode_ == SecondMode::kDoubleStack) {
+        const Size freeEnd = mode_ == SecondMode::kDoubleStack ? second.back().offset - before : config_.size;
+        Size offset = 0;
+        if (placeAfter(first, freeEnd, &offset)) {
             // A conflict with the upper stack cannot be moved away from: fail.
             if (checkGranularity && mode_ == SecondMode::kDoubleStack &&
                 ConflictAbove(second.rbegin(), second.rend(), offset, size, kind, page)) {
                 return false;
             }
-            request->offset = offset;
-            request->size = size;
-            request->type = kEndOf1st;
-            request->item = 0;
-            request->algorithmData = 0;
+            FillRequest(offset, size, kEndOf1st, request);
             return true;
         }
     }
 
     // 2. Wrap around: after the end of the 2nd vector, up to the first live item of the 1st.
     if ((mode_ == SecondMode::kEmpty || mode_ == SecondMode::kRingBuffer) && !first.empty()) {
-        Size base = 0;
-        bool ok = true;
-        if (!second.empty()) ok = CheckedAdd(second.back().offset + second.back().size, after, &base);
         Size offset = 0;
-        ok = ok && CheckedAdd(base, before, &offset) && CheckedAlignUp(offset, alignment, &offset);
-        if (ok && checkGranularity && ConflictBelow(second.rbegin(), second.rend(), offset, kind, page)) {
-            ok = CheckedAlignUp(offset, page, &offset);
-        }
-        const Suballoc& oldest = first[null1stBegin_];
-        const Size freeEnd = oldest.offset - before;
-        Size end = 0;
-        ok = ok && CheckedAdd(offset, size, &end) && CheckedAdd(end, after, &end) && end <= freeEnd;
-        if (!ok) return false;
+        if (!placeAfter(second, first[null1stBegin_].offset - before, &offset)) return false;
         const auto live1st = first.begin() + static_cast<std::ptrdiff_t>(null1stBegin_);
         if (checkGranularity && ConflictAbove(live1st, first.end(), offset, size, kind, page)) return false;
-        request->offset = offset;
-        request->size = size;
-        request->type = kEndOf2nd;
-        request->item = 0;
-        request->algorithmData = 0;
+        FillRequest(offset, size, kEndOf2nd, request);
         return true;
     }
     return false;
@@ -228,12 +216,16 @@ bool LinearMetadata::CreateRequestUpper(Size size, Size alignment, SuballocKind 
     // A conflict with the lower stack cannot be moved away from: fail.
     if (checkGranularity && ConflictBelow(first.rbegin(), first.rend(), offset, kind, page)) return false;
 
+    FillRequest(offset, size, kUpperAddress, request);
+    return true;
+}
+
+void LinearMetadata::FillRequest(Size offset, Size size, std::uint32_t type, AllocationRequest* request) {
     request->offset = offset;
     request->size = size;
-    request->type = kUpperAddress;
+    request->type = type;
     request->item = 0;
     request->algorithmData = 0;
-    return true;
 }
 
 AllocHandle LinearMetadata::Commit(const AllocationRequest& request, SuballocKind kind, void* userData) {

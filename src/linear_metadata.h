@@ -188,6 +188,7 @@ class LinearMetadata final : public Metadata {
 
     bool CreateRequestLower(Size size, Size alignment, SuballocKind kind, AllocationRequest* request) const;
     bool CreateRequestUpper(Size size, Size alignment, SuballocKind kind, AllocationRequest* request) const;
+    static void FillRequest(Size offset, Size size, std::uint32_t type, AllocationRequest* request);
 
     const Suballoc* Find(Size offset) const;
     Suballoc* Find(Size offset) {
