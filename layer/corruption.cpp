@@ -18,13 +18,14 @@ constexpr std::uint64_t kFenceTimeoutNs = 10ull * 1000 * 1000 * 1000;
 constexpr std::uint32_t kFillCreatedWord = 0x01010101u * core::kFillCreated;
 constexpr std::uint32_t kFillDestroyedWord = 0x01010101u * core::kFillDestroyed;
 
-bool CanRecordFills(VkQueueFlags flags) { return (flags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) != 0; }
-
-std::string Hex(std::uint64_t v) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-    return buf;
+// The bytes of `ranges` of a mapped block, one after the other (what Inspect reads).
+std::vector<std::uint8_t> Gather(const std::uint8_t* mapped, const std::vector<GuardRange>& ranges) {
+    std::vector<std::uint8_t> bytes;
+    for (const GuardRange& g : ranges) bytes.insert(bytes.end(), mapped + g.offset, mapped + g.offset + g.size);
+    return bytes;
 }
+
+bool CanRecordFills(VkQueueFlags flags) { return (flags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT)) != 0; }
 
 }  // namespace
 
@@ -448,11 +449,7 @@ void CorruptionGuard::OnFree(MemoryObject& object, VkDeviceMemory handle) {
     if (object.blockMapped) {
         if (!guards.empty()) {
             HostRanges(object, guards, false);
-            std::vector<std::uint8_t> bytes;
-            for (const GuardRange& g : guards) {
-                bytes.insert(bytes.end(), object.blockMapped + g.offset, object.blockMapped + g.offset + g.size);
-            }
-            Inspect(object, h, guards, bytes.data(), "at vkFreeMemory");
+            Inspect(object, h, guards, Gather(object.blockMapped, guards).data(), "at vkFreeMemory");
         }
         if (fill_) {
             core::Fill(object.blockMapped + object.offset, object.size, core::kFillDestroyed);
@@ -496,11 +493,8 @@ std::uint32_t CorruptionGuard::CheckAll(const char* when) {
                 Guards(*object, &item.guards);
                 if (driverBlock->mapped) {
                     HostRanges(*object, item.guards, false);
-                    std::vector<std::uint8_t> bytes;
-                    for (const GuardRange& g : item.guards) {
-                        bytes.insert(bytes.end(), driverBlock->mapped + g.offset, driverBlock->mapped + g.offset + g.size);
-                    }
-                    damaged += Inspect(*object, device_.memory->HandleOf(*object), item.guards, bytes.data(), when);
+                    damaged += Inspect(*object, device_.memory->HandleOf(*object), item.guards,
+                                       Gather(driverBlock->mapped, item.guards).data(), when);
                 } else {
                     items.items.push_back(std::move(item));
                 }

@@ -21,12 +21,6 @@ namespace {
 constexpr VkDeviceSize kDefaultMinMapAlignment = 64;
 std::atomic<std::uint64_t> gNextDeviceTag{1};
 
-std::string Hex(std::uint64_t v) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-    return buf;
-}
-
 std::uint32_t PriorityBucket(float priority) {
     // 0.0, 0.25, 0.5, 0.75, 1.0 (VK_EXT_memory_priority: default 0.5).
     if (!(priority >= 0.f)) priority = 0.5f;

@@ -5,8 +5,16 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 
 namespace vma::layer {
+
+std::string Hex(std::uint64_t value) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "0x%" PRIx64, value);
+    return buf;
+}
 namespace {
 
 spdlog::level::level_enum ToSpdlog(LogLevel level) {

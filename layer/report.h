@@ -20,6 +20,9 @@ namespace vma::layer {
 
 enum class Severity { kDebug, kInfo, kWarning, kError };
 
+// "0x..." for handles and masks in report messages.
+std::string Hex(std::uint64_t value);
+
 class Reporter {
 public:
     explicit Reporter(const Settings& settings);
