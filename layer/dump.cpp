@@ -122,18 +122,12 @@ std::string PoolName(const MemoryManager::PoolKey& key) {
     return name;
 }
 
-// The preferred block size a pool of this type would get: asked of a pool that never gets a block,
-// so the rule stays in one place (core::Pool).
+// The preferred block size a pool of this type would get (the core's rule).
 core::Size PreferredBlockSize(const DeviceData& d, std::uint32_t type) {
-    class NoBlocks final : public core::BlockSource {
-      public:
-        bool AllocateBlock(core::Size, std::uint64_t*) override { return false; }
-        void FreeBlock(std::uint64_t, core::Size) override {}
-    } source;
     core::PoolConfig config;
     config.heapSize = d.memoryProperties.memoryHeaps[d.memoryProperties.memoryTypes[type].heapIndex].size;
     config.preferredBlockSize = d.instance->settings.blockSize;
-    return core::Pool(config, source).PreferredBlockSize();
+    return core::PreferredBlockSize(config);
 }
 
 bool WriteAtomically(const std::string& path, std::uint64_t number, const std::string& text, std::string* why) {

@@ -65,7 +65,9 @@ constexpr Size kDefaultLargeHeapBlockSize = 256 * kMiB;  // VMA_DEFAULT_LARGE_HE
 constexpr Size kPreferredBlockSizeAlignment = 32;        // VMA aligns heap / 8 up to 32
 constexpr std::uint32_t kNewBlockSizeShiftMax = 3;       // VMA NEW_BLOCK_SIZE_SHIFT_MAX
 
-Size CalcPreferredBlockSize(const PoolConfig& config) {
+}  // namespace
+
+Size PreferredBlockSize(const PoolConfig& config) {
     if (config.preferredBlockSize != 0) {
         return config.preferredBlockSize;
     }
@@ -75,13 +77,11 @@ Size CalcPreferredBlockSize(const PoolConfig& config) {
     return kDefaultLargeHeapBlockSize;
 }
 
-}  // namespace
-
 struct Pool::Impl {
     Impl(const PoolConfig& cfg, BlockSource& src)
         : config(cfg),
           source(src),
-          preferredBlockSize(CalcPreferredBlockSize(cfg)),
+          preferredBlockSize(core::PreferredBlockSize(cfg)),
           tlsf(cfg.algorithm == Algorithm::kTlsf) {}
 
     const PoolConfig config;

@@ -60,6 +60,9 @@ struct PoolConfig {
     bool newBlocksWithinBudget = false;
 };
 
+// The preferred block size a pool with this config gets (VMA's rule; see pool.cpp).
+Size PreferredBlockSize(const PoolConfig& config);
+
 class Block {
 public:
     std::uint64_t cookie = 0;  // from BlockSource::AllocateBlock
