@@ -8,7 +8,8 @@
 namespace vma::core {
 namespace {
 
-inline std::uint32_t Msb64(std::uint64_t x) { return 63u - static_cast<std::uint32_t>(__builtin_clzll(x)); }
+// x ≠ 0. clz ^ 63 (= 63 − clz) is what GCC reliably compiles to a single bsr.
+inline std::uint32_t Msb64(std::uint64_t x) { return static_cast<std::uint32_t>(__builtin_clzll(x)) ^ 63u; }
 inline std::uint32_t Ctz32(std::uint32_t x) { return static_cast<std::uint32_t>(__builtin_ctz(x)); }
 inline std::uint32_t Ctz64(std::uint64_t x) { return static_cast<std::uint32_t>(__builtin_ctzll(x)); }
 
@@ -73,19 +74,23 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndex(Size size) const {
     }
 }
 
+// FastListIndexRoundUp<true> for size ≤ 2^62 (no bound check).
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::VirtualListIndexRoundUp(Size size) {
+    // Round up to the width of the lists of size's class (8 below 512); rounding down the result
+    // then lands on the first list whose lower bound is ≥ size.
+    // With w = 2^(m − 5) that is (m − 8) · 32 + ceil(size / w), one msb: when size + w − 1 reaches
+    // the next power of two, ceil(size / w) is 64, which is the next class's first list.
+    std::uint32_t m = Msb64(size | 1);
+    m = m < 8 ? 8 : m;
+    const std::uint32_t shift = m - kSecondLevelBits;
+    return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>((size + (Size{1} << shift) - 1) >> shift);
+}
+
 template <bool kVirtual>
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndexRoundUp(Size size) const {
     if constexpr (kVirtual) {
-        // Round up to the width of the lists of size's class (8 below 512); rounding down the
-        // result then lands on the first list whose lower bound is ≥ size.
-        // With w = 2^(m − 5) that is (m − 8) · 32 + ceil(size / w), one msb: when size + w − 1 reaches
-        // the next power of two, ceil(size / w) is 64, which is the next class's first list.
         if (size > (Size{1} << 62)) return kBeyondLists;
-        std::uint32_t m = Msb64(size | 1);
-        m = m < 8 ? 8 : m;
-        const std::uint32_t shift = m - kSecondLevelBits;
-        return ((m - 8) << kSecondLevelBits) +
-               static_cast<std::uint32_t>((size + (Size{1} << shift) - 1) >> shift);
+        return VirtualListIndexRoundUp(size);
     } else {
         if (size <= kSmallSizeLimit) {
             const Size width = Size{1} << smallShift_;
@@ -208,14 +213,27 @@ VMA_TLSF_INLINE void TlsfMetadata::InsertFree(std::uint32_t n) {
     InsertFreeAt<false>(n, FastListIndex<kVirtual>(nodes_[n].size));
 }
 
-// A free node in list `oldList` changed size: move it to its new list if the list changed (for
-// the block's tail, which shrinks and grows by small steps, it rarely does).
-template <bool kVirtual, bool kBranchFree>
-VMA_TLSF_INLINE void TlsfMetadata::Relist(std::uint32_t n, std::uint32_t oldList) {
-    const std::uint32_t list = FastListIndex<kVirtual>(nodes_[n].size);
+// A free node in list `oldList` shrank (allocation carved from it) or grew (a merge in Free): move
+// it to its new list if that is another. A shrunk node (often the block's tail, which shrinks by
+// small steps and rarely changes list) stays iff it is still ≥ its list's lower bound: one load
+// instead of the list's computation. A grown one mostly changes list (a merge with a padding), so
+// its list is computed at once. Allocation's relisting keeps the branches, Free's is branch-free
+// (see LinkFree).
+template <bool kVirtual>
+VMA_TLSF_INLINE void TlsfMetadata::RelistShrunk(std::uint32_t n, std::uint32_t oldList) {
+    const Size size = nodes_[n].size;
+    if (size < listBounds_[oldList]) {
+        UnlinkFree<false>(n, oldList);
+        LinkFree<false>(n, FastListIndex<kVirtual>(size));
+    }
+}
+
+template <bool kVirtual>
+VMA_TLSF_INLINE void TlsfMetadata::RelistGrown(std::uint32_t n, std::uint32_t oldList) {
+    const std::uint32_t list = FastListIndex<kVirtual>(nodes_[n].size);  // mostly another
     if (list != oldList) {
-        UnlinkFree<kBranchFree>(n, oldList);
-        LinkFree<kBranchFree>(n, list);
+        UnlinkFree<true>(n, oldList);
+        LinkFree<true>(n, list);
     }
 }
 
@@ -306,6 +324,9 @@ void TlsfMetadata::Init(const MetadataConfig& config) {
     virtualLayout_ = config_.isVirtual && marginSum_ == 0 && granularityMode_ == GranularityMode::kNone;
     classCount_ = config_.size == 0 ? 0 : (ListIndex(config_.size) >> kSecondLevelBits) + 1;
     heads_.assign(std::size_t{classCount_} * kListsPerClass, kNil);
+    listBounds_.resize(heads_.size());
+    for (std::uint32_t list = 0; list < listBounds_.size(); ++list) listBounds_[list] = ListLowerBound(list);
+    fastAlignLimit_ = virtualLayout_ && config_.size < (Size{1} << 48) ? Size{1} << 32 : 0;
     Clear();
 }
 
@@ -524,7 +545,7 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
             Node& rest = nodes_[f];
             rest.offset = end;
             rest.size = freeEnd - end;
-            Relist<kVirtual, false>(f, p.list);
+            RelistShrunk<kVirtual>(f, p.list);
         }
     } else if (end == freeEnd) {
         // Allocation at the back; f keeps the padding in front of it.
@@ -539,7 +560,7 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
         if (after != kNil) nodes_[after].prevPhys = t;
         pad.nextPhys = t;
         pad.size = start - freeStart;
-        Relist<kVirtual, false>(f, p.list);
+        RelistShrunk<kVirtual>(f, p.list);
     } else {
         // Padding, allocation, remainder: f keeps the remainder (often the block's tail, whose list
         // then rarely changes); the padding becomes a new free node.
@@ -550,7 +571,7 @@ VMA_TLSF_INLINE AllocHandle TlsfMetadata::Place(const Placement& p, SuballocKind
         Node& rest = nodes_[f];
         rest.offset = end;
         rest.size = freeEnd - end;
-        Relist<kVirtual, false>(f, p.list);
+        RelistShrunk<kVirtual>(f, p.list);
         InsertFree<kVirtual>(pad);
     }
     nodes_.SetCell(t, TakenCell(kind));
@@ -587,15 +608,16 @@ AllocHandle TlsfMetadata::Allocate(Size size, Size alignment, SuballocKind kind,
 // above it, unusual arguments, rare strategies, other layouts.
 VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualSlow(Size size, Size alignment,
                                                                          std::uint32_t flags, void* userData) {
-    Placed r{kNullHandle, 0};
-    r.handle = Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &r.offset);
-    return r;
+    Size offset = 0;
+    const AllocHandle h = Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &offset);
+    return {h, h != kNullHandle ? offset : kWholeSize};
 }
 
 VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList,
                                                                          Size size, Size alignment, void* userData) {
+    if (size > config_.size - allocatedBytes_) return {kNullHandle, kWholeSize};  // even all free units are too few
     Placement p;
-    if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) return {kNullHandle, 0};
+    if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) return {kNullHandle, kWholeSize};
     return {Place<true>(p, SuballocKind::kUnknown, userData), p.offset};
 }
 
@@ -613,13 +635,15 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::PlaceVirtual(std::uint32_t 
 // The placement is the one Allocate makes.
 TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
-    // alignment − 1 ≥ 2^62 also catches alignment 0.
-    if (!virtualLayout_ || size - 1 >= config_.size || (alignment & (alignment - 1)) != 0 ||
-        alignment - 1 >= (Size{1} << 62) || (flags & kRareStrategies) != 0) {
+    // One test for: another layout or a huge block (fastAlignLimit_ 0), alignment 0 or ≥ 2^32, not
+    // a power of two, a rare strategy, size 0 or larger than the block.
+    if (((alignment - 1 >= fastAlignLimit_) | ((alignment & (alignment - 1)) != 0) |
+         ((flags & kRareStrategies) != 0) | (size - 1 >= config_.size)) != 0) {
         return AllocateVirtualSlow(size, alignment, flags, userData);
     }
-    if (size > config_.size - allocatedBytes_) return {kNullHandle, 0};  // even all free units are too few
-    const std::uint32_t sureList = SureList<true>(size, alignment);
+    // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
+    // bound check is not needed).
+    const std::uint32_t sureList = VirtualListIndexRoundUp(size + alignment - 1);
     const std::uint32_t list =
         FirstNonEmptyList(flags & kAllocStrategyMinTime ? sureList : FastListIndex<true>(size));
     // list < sureList, or list == kNil (whose successor wraps to 0): the search does the rest.
@@ -646,7 +670,7 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     rest.offset = end;
     rest.size = freeEnd - end;
     nodes_.SetCell(t, TakenCell(SuballocKind::kUnknown));
-    Relist<true, false>(f, list);
+    RelistShrunk<true>(f, list);
     if (pad != kNil) InsertFree<true>(pad);
     ++allocationCount_;
     allocatedBytes_ += size;
@@ -714,7 +738,7 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
         p.nextPhys = after;
         if (after != kNil) nodes_[after].prevPhys = prev;
         ReleaseNode(n);
-        Relist<kVirtual, true>(prev, prevList);
+        RelistGrown<kVirtual>(prev, prevList);
     } else if (nextFree) {
         // next absorbs the node (next is often the block's tail: its list rarely changes).
         Node& x = nodes_[next];
@@ -728,7 +752,7 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
             firstNode_ = next;
         }
         ReleaseNode(n);
-        Relist<kVirtual, true>(next, nextList);
+        RelistGrown<kVirtual>(next, nextList);
     } else {
         InsertFreeAt<true>(n, FastListIndex<kVirtual>(nodeSize));
     }

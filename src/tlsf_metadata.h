@@ -121,7 +121,7 @@ public:
     AllocHandle Allocate(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
                          Size* offset) override;
     // VirtualBlock's call: Allocate with kind UNKNOWN, the handle and offset returned in registers
-    // (offset undefined when the handle is null). Same placement as Allocate.
+    // (offset kWholeSize when the handle is null). Same placement as Allocate.
     struct Placed {
         AllocHandle handle;
         Size offset;
@@ -289,6 +289,7 @@ private:
     std::uint32_t FastListIndex(Size size) const;
     template <bool kVirtual>
     std::uint32_t FastListIndexRoundUp(Size size) const;
+    static std::uint32_t VirtualListIndexRoundUp(Size size);
     template <bool kVirtual>
     bool Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const;
     template <bool kVirtual>
@@ -329,9 +330,11 @@ private:
     void InsertFreeAt(std::uint32_t n, std::uint32_t list);
     template <bool kVirtual>
     void InsertFree(std::uint32_t n);  // into the list of its size
-    // A free node whose size changed: to the front of its new list, if that is another.
-    template <bool kVirtual, bool kBranchFree>
-    void Relist(std::uint32_t n, std::uint32_t oldList);
+    // A free node whose size shrank / grew: to the front of its new list, if that is another.
+    template <bool kVirtual>
+    void RelistShrunk(std::uint32_t n, std::uint32_t oldList);
+    template <bool kVirtual>
+    void RelistGrown(std::uint32_t n, std::uint32_t oldList);
     void LinkInFront(std::uint32_t n, std::uint32_t f, Size offset, Size size);
     std::uint32_t NewNode();
     void ReleaseNode(std::uint32_t n);
@@ -353,6 +356,12 @@ private:
     std::uint32_t firstNode_ = kNil;   // the node at offset 0
     std::uint32_t freeSlot_ = kNil;    // head of the slot free chain
     std::vector<std::uint32_t> heads_;  // per list: first free node
+    // Per list: ListLowerBound. A free node that shrinks stays in list L iff its size is still ≥
+    // listBounds_[L].
+    std::vector<Size> listBounds_;
+    // AllocateVirtual's fast path takes alignments below this (0: never): 2^32 for virtual layouts
+    // of blocks below 2^48 units, so that size + alignment − 1 neither wraps nor leaves the lists.
+    Size fastAlignLimit_ = 0;
     std::uint64_t classBitmap_ = 0;
     std::array<std::uint32_t, kMaxClasses> listBitmaps_{};
     std::vector<Page> pages_;

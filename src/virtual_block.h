@@ -24,22 +24,15 @@ public:
     // alignment 0 means 1. On failure returns false, *handle = kNullHandle, *offset = kWholeSize.
     bool Allocate(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
                   void* userData = nullptr) {
-        Size placed = kWholeSize;
-        AllocHandle h = kNullHandle;
-        if (size != 0) {
-            if (alignment == 0) alignment = 1;
-            // TLSF (the default) is called directly, not through the Metadata vtable.
-            if (tlsf_ != nullptr) {
-                const TlsfMetadata::Placed r = tlsf_->AllocateVirtual(size, alignment, flags, userData);
-                h = r.handle;
-                placed = r.offset;
-            } else {
-                h = metadata_->Allocate(size, alignment, SuballocKind::kUnknown, flags, userData, &placed);
-            }
+        // TLSF (the default) is called directly, not through the Metadata vtable; it takes size 0
+        // and alignment 0 itself.
+        if (tlsf_ != nullptr) {
+            const TlsfMetadata::Placed r = tlsf_->AllocateVirtual(size, alignment, flags, userData);
+            *handle = r.handle;
+            if (offset) *offset = r.offset;
+            return r.handle != kNullHandle;
         }
-        *handle = h;
-        if (offset) *offset = h != kNullHandle ? placed : kWholeSize;
-        return h != kNullHandle;
+        return AllocateOther(size, alignment, flags, handle, offset, userData);
     }
     void Free(AllocHandle handle) {  // kNullHandle is a no-op
         if (handle == kNullHandle) return;
@@ -66,6 +59,9 @@ public:
     const Metadata& metadata() const { return *metadata_; }
 
 private:
+    bool AllocateOther(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
+                       void* userData);
+
     std::unique_ptr<Metadata> metadata_;
     TlsfMetadata* tlsf_ = nullptr;  // metadata_ when it is TLSF: the hot calls skip the vtable
 };

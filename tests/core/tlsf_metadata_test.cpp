@@ -516,7 +516,10 @@ TEST(TlsfMetadata, AllocateVirtualMatchesAllocate) {
             const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, strategy, &tag, &offset);
             const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, strategy, &tag);
             ASSERT_EQ(p.handle, h) << "strategy " << strategy << " step " << i;
-            if (h == kNullHandle) continue;
+            if (h == kNullHandle) {
+                ASSERT_EQ(p.offset, kWholeSize) << "strategy " << strategy << " step " << i;
+                continue;
+            }
             ASSERT_EQ(p.offset, offset) << "strategy " << strategy << " step " << i;
             EXPECT_EQ(b.GetUserData(p.handle), &tag);
             live.push_back(h);
