@@ -631,6 +631,12 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::PlaceVirtual(std::uint32_t 
     return {Place<true>(p, SuballocKind::kUnknown, userData), offset};
 }
 
+VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::RelistShrunkAndReturn(std::uint32_t f, std::uint32_t list,
+                                                                           Placed placed) {
+    RelistShrunk<true>(f, list);
+    return placed;
+}
+
 // The common case written out: a list at or above the sure list is non-empty, and its head fits.
 // The placement is the one Allocate makes.
 TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
@@ -654,15 +660,15 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     const Size freeEnd = start + nodes_[f].size;
     const Size offset = AlignUp(start, alignment);
     const Size end = offset + size;
-    if (end == freeEnd) return PlaceVirtual(f, list, offset, size, userData);
-    // A remainder stays in f behind the allocation: Place's commonest cases, written out (in the
-    // same order, so the same slots and list orders result) to keep this function small.
-    const std::uint32_t t = NewNode();
-    std::uint32_t pad = kNil;
-    if (offset != start) {
-        pad = NewNode();
-        LinkInFront(pad, f, start, offset - start);
+    // Written out here: the allocation at the front of f, a remainder behind it staying in f (as
+    // Place does it). A padding in front or an exact fit goes to Place: keeping those out keeps this
+    // function's registers few (an aligned allocation pays a call, but not much else).
+    // So does a full node array (growing it is a call, and the values live across it would need
+    // saved registers).
+    if (end == freeEnd || offset != start || (freeSlot_ == kNil && nodes_.full())) {
+        return PlaceVirtual(f, list, offset, size, userData);
     }
+    const std::uint32_t t = NewNode();
     LinkInFront(t, f, offset, size);
     Node& taken = nodes_[t];  // after NewNode, which may move the array
     taken.link.userData = userData;
@@ -670,10 +676,10 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     rest.offset = end;
     rest.size = freeEnd - end;
     nodes_.SetCell(t, TakenCell(SuballocKind::kUnknown));
-    RelistShrunk<true>(f, list);
-    if (pad != kNil) InsertFree<true>(pad);
     ++allocationCount_;
     allocatedBytes_ += size;
+    // f's list rarely changes (it is mostly the block's tail); when it does, the move is a tail call.
+    if (rest.size < listBounds_[list]) return RelistShrunkAndReturn(f, list, {AllocHandle{t} + 1, offset});
     return {AllocHandle{t} + 1, offset};
 }
 

@@ -229,6 +229,7 @@ private:
                                                 std::uintptr_t{i} * sizeof(Node) + offsetof(Node, link));
         }
         std::size_t size() const { return size_; }
+        bool full() const { return size_ == capacity_; }
         void clear() { size_ = 0; }
         // A new slot, uninitialised: the caller sets every field it uses.
         std::uint32_t push() {
@@ -314,6 +315,7 @@ private:
                                 Size* offset);
     Placed AllocateVirtualSlow(Size size, Size alignment, std::uint32_t flags, void* userData);
     Placed AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList, Size size, Size alignment, void* userData);
+    Placed RelistShrunkAndReturn(std::uint32_t f, std::uint32_t list, Placed placed);
     Placed PlaceVirtual(std::uint32_t f, std::uint32_t list, Size offset, Size size, void* userData);
     void FreeGeneral(std::uint32_t n);
 
