@@ -539,6 +539,48 @@ TEST(TlsfMetadata, AllocateVirtualMatchesAllocate) {
     ExpectValid(real);
 }
 
+// AllocateVirtual's fast path is limited to blocks below 2^48 units and alignments below 2^32 (so
+// that size + alignment - 1 cannot wrap); beyond those it must still place exactly as Allocate.
+TEST(TlsfMetadata, AllocateVirtualMatchesAllocateOnHugeBlocksAndAlignments) {
+    for (const Size blockSize : {(Size{1} << 48) - 1, Size{1} << 48, Size{1} << 60, ~Size{0}}) {
+        TlsfMetadata a, b;
+        a.Init(Config(blockSize));
+        b.Init(Config(blockSize));
+        std::mt19937_64 rng(blockSize % 1000);
+        std::vector<AllocHandle> live;
+        for (int i = 0; i < 400; ++i) {
+            if (!live.empty() && rng() % 3 == 0) {
+                const std::size_t k = rng() % live.size();
+                a.Free(live[k]);
+                b.Free(live[k]);
+                live[k] = live.back();
+                live.pop_back();
+                continue;
+            }
+            // Sizes up to 2^40, alignments up to 2^40 (past the fast path's 2^32); now and then a
+            // request near the block's size with an alignment of 2^60-2^63, whose sure size
+            // (size + alignment - 1) passes 2^64.
+            const bool edge = rng() % 10 == 0;
+            const Size size = edge ? blockSize - rng() % 1000
+                                   : (rng() % 4 == 0 ? Size{1} << (rng() % 40) : 0) + rng() % 5000 + 1;
+            const Size alignment = Size{1} << (edge ? 60 + rng() % 4 : rng() % 41);
+            Size offset = 0;
+            const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, 0, nullptr, &offset);
+            const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, 0, nullptr);
+            ASSERT_EQ(p.handle, h) << "block " << blockSize << " step " << i;
+            if (h == kNullHandle) {
+                ASSERT_EQ(p.offset, kWholeSize);
+                continue;
+            }
+            ASSERT_EQ(p.offset, offset) << "block " << blockSize << " step " << i;
+            ASSERT_EQ(offset % alignment, 0u);
+            live.push_back(h);
+        }
+        ExpectValid(a);
+        ExpectValid(b);
+    }
+}
+
 // ---- margins -----------------------------------------------------------------------------------
 
 TEST(TlsfMargins, KeptAroundEveryAllocation) {
