@@ -20,17 +20,6 @@ VirtualBlock::VirtualBlock(const VirtualBlockCreateInfo& info) : metadata_(Creat
 
 VirtualBlock::~VirtualBlock() = default;
 
-bool VirtualBlock::AllocateOther(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
-                                 void* userData) {
-    Size placed = kWholeSize;
-    AllocHandle h = kNullHandle;
-    if (size != 0) h = metadata_->Allocate(size, alignment == 0 ? 1 : alignment, SuballocKind::kUnknown, flags,
-                                           userData, &placed);
-    *handle = h;
-    if (offset) *offset = h != kNullHandle ? placed : kWholeSize;
-    return h != kNullHandle;
-}
-
 void VirtualBlock::Clear() { metadata_->Clear(); }
 bool VirtualBlock::IsEmpty() const { return metadata_->IsEmpty(); }
 

@@ -32,7 +32,15 @@ public:
             if (offset) *offset = r.offset;
             return r.handle != kNullHandle;
         }
-        return AllocateOther(size, alignment, flags, handle, offset, userData);
+        Size placed = kWholeSize;
+        AllocHandle h = kNullHandle;
+        if (size != 0) {
+            h = metadata_->Allocate(size, alignment == 0 ? 1 : alignment, SuballocKind::kUnknown, flags, userData,
+                                    &placed);
+        }
+        *handle = h;
+        if (offset) *offset = h != kNullHandle ? placed : kWholeSize;
+        return h != kNullHandle;
     }
     void Free(AllocHandle handle) {  // kNullHandle is a no-op
         if (handle == kNullHandle) return;
@@ -59,9 +67,6 @@ public:
     const Metadata& metadata() const { return *metadata_; }
 
 private:
-    bool AllocateOther(Size size, Size alignment, std::uint32_t flags, AllocHandle* handle, Size* offset,
-                       void* userData);
-
     std::unique_ptr<Metadata> metadata_;
     TlsfMetadata* tlsf_ = nullptr;  // metadata_ when it is TLSF: the hot calls skip the vtable
 };
