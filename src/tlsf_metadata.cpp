@@ -482,12 +482,12 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::SureList(Size need, Size alignment) 
 }
 
 // Find from `list`, the first non-empty list at or above the exact list (default) or the sure list
-// (min-time): probe up to kProbeLimit nodes below the sure list, then take the first non-empty
-// list at or above it, then search everything.
+// (min-time): probe up to kProbeLimit (aligned requests: kAlignedProbeLimit) nodes below the sure
+// list, then take the first non-empty list at or above it, then search everything.
 template <bool kVirtual>
 VMA_TLSF_INLINE bool TlsfMetadata::FindFrom(std::uint32_t list, std::uint32_t sureList, Size need, Size size,
                                             Size alignment, SuballocKind kind, Placement* out) const {
-    std::uint32_t budget = kProbeLimit;
+    std::uint32_t budget = alignment > 1 ? kAlignedProbeLimit : kProbeLimit;
     while (list < sureList) {  // kNil is above every list
         for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
             if (CheckFit<kVirtual>(n, size, alignment, kind, out)) {

@@ -284,6 +284,61 @@ TEST(TlsfStrategy, MinOffsetPicksLowest) {
     ExpectValid(f.m);
 }
 
+// The default strategy's probe budget below the sure list: kProbeLimit nodes for alignment 1,
+// kAlignedProbeLimit for aligned requests. Four holes of 104 units sit in one list (104-111); a
+// request of 100 aligned to 16 fits only the one that starts on a multiple of 16 (the others start
+// 8 past one and would need 108). That one is the deepest in its list, or the second.
+TEST(TlsfStrategy, AlignedRequestsProbeFewerNodesBelowTheSureList) {
+    static_assert(TlsfMetadata::kAlignedProbeLimit == 2 && TlsfMetadata::kProbeLimit > 4);
+    for (const bool deep : {true, false}) {
+        TlsfMetadata m;
+        m.Init(Config(100000));
+        Allocate(m, 8);                          // [0, 8)
+        const Alloc h1 = Allocate(m, 104);       // at 8: 8 past a multiple of 16
+        Allocate(m, 8);
+        const Alloc h2 = Allocate(m, 104);       // at 120
+        Allocate(m, 8);
+        const Alloc h3 = Allocate(m, 104);       // at 232
+        Allocate(m, 16);
+        const Alloc fit = Allocate(m, 104);      // at 352 = 22 * 16
+        Allocate(m, 8);
+        const Alloc big = Allocate(m, 1000);     // in a list that surely fits
+        Allocate(m, 8);
+        ASSERT_EQ(h1.offset % 16, 8u);
+        ASSERT_EQ(h2.offset % 16, 8u);
+        ASSERT_EQ(h3.offset % 16, 8u);
+        ASSERT_EQ(fit.offset % 16, 0u);
+        m.Free(big.handle);
+        m.Free(fit.handle);  // lists are LIFO: freed first, probed last
+        if (deep) {
+            m.Free(h3.handle);
+            m.Free(h2.handle);
+        }
+        m.Free(h1.handle);
+        ExpectValid(m);
+        // Deep: h1, h2 fail and the budget is spent; the sure list's hole is taken. Otherwise the
+        // second probe finds the fitting hole.
+        const Alloc x = Allocate(m, 100, 16);
+        EXPECT_EQ(x.offset, deep ? AlignUp(big.offset, 16) : fit.offset) << "deep " << deep;
+        ExpectValid(m);
+    }
+    // Alignment 1 keeps the larger budget: three holes of 99 in the list 96-103 fail a request of
+    // 100, the fourth node (101) fits.
+    TlsfMetadata m;
+    m.Init(Config(100000));
+    std::vector<Alloc> holes;
+    for (const Size size : {101, 99, 99, 99}) {
+        holes.push_back(Allocate(m, size));
+        Allocate(m, 8);
+    }
+    const Alloc big = Allocate(m, 1000);
+    Allocate(m, 8);
+    m.Free(big.handle);
+    for (const Alloc& h : holes) m.Free(h.handle);  // the 101 hole is freed first: deepest
+    EXPECT_EQ(Allocate(m, 100).offset, holes[0].offset);
+    ExpectValid(m);
+}
+
 TEST(TlsfStrategy, DefaultProbesCloseFitMinTimeTakesSureFit) {
     // A hole of 101 sits in the list that starts at 96: it may or may not hold 100. The default
     // strategy checks it and takes it; min-time goes straight to a list that surely fits (the
