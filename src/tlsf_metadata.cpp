@@ -661,10 +661,9 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     const Size offset = AlignUp(start, alignment);
     const Size end = offset + size;
     // Written out here: the allocation at the front of f, a remainder behind it staying in f (as
-    // Place does it). A padding in front or an exact fit goes to Place: keeping those out keeps this
-    // function's registers few (an aligned allocation pays a call, but not much else).
-    // So does a full node array (growing it is a call, and the values live across it would need
-    // saved registers).
+    // Place does it). A padding in front, an exact fit or a full node array (growing it is a call)
+    // go to Place, so that this function contains no call and GCC saves its registers only past
+    // the argument checks; an aligned allocation pays one call.
     if (end == freeEnd || offset != start || (freeSlot_ == kNil && nodes_.full())) {
         return PlaceVirtual(f, list, offset, size, userData);
     }

@@ -46,10 +46,11 @@
 // template argument), whose size-class mapping has no branch; VirtualBlock calls
 // TlsfMetadata::AllocateVirtual directly, not through the Metadata vtable, and that function writes
 // out the commonest placement (the front of the head of a list that surely fits, a remainder
-// staying behind) without any call inside, so that it needs few saved registers; a padding in
-// front, an exact fit, a full node array and the rare strategies are out-of-line calls, as is the
-// slow search. A free node that shrinks keeps its list iff it is still above the list's lower
-// bound, read from a table. Nodes and cells share one buffer grown with realloc (see NodeArray).
+// staying behind) without any call inside, so that its registers are saved only past the argument
+// checks; a padding in front, an exact fit, a full node array and the rare strategies are
+// out-of-line calls, as is the slow search. A free node that shrinks keeps its list iff it is still
+// at least the list's lower bound, read from a table. Nodes and cells share one buffer grown with
+// realloc (see NodeArray).
 //
 // Margins live inside the taken node: [offset − marginBefore, offset + size + marginAfter). They
 // count as free space in statistics and appear as (part of) free ranges in Walk.
