@@ -266,13 +266,18 @@ TEST(PoolTest, KeepEmptyBlocksIsConfigurable) {
 std::atomic<std::uint64_t> gFakeNow{0};
 std::uint64_t FakeClock() { return gFakeNow.load(); }
 
+// LargeHeap with an empty-block grace period of graceNs on the fake clock, which starts at `now`.
+PoolConfig GraceConfig(std::uint64_t graceNs, std::uint64_t now) {
+    PoolConfig config = LargeHeap();
+    config.emptyBlockGraceNs = graceNs;
+    config.clock = &FakeClock;
+    gFakeNow = now;
+    return config;
+}
+
 TEST(PoolTest, GracePeriodKeepsEmptyBlocksForReuse) {
     FakeSource source;
-    PoolConfig config = LargeHeap();
-    config.emptyBlockGraceNs = 1000;
-    config.clock = &FakeClock;
-    gFakeNow = 5000;
-    Pool pool(config, source);
+    Pool pool(GraceConfig(1000, 5000), source);
     std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
     const std::size_t count = allocations.size();
     for (const PoolAllocation& a : allocations) pool.Free(a);
@@ -310,11 +315,7 @@ TEST(PoolTest, GracePeriodKeepsEmptyBlocksForReuse) {
 
 TEST(PoolTest, GracePeriodEndsOnALaterFree) {
     FakeSource source;
-    PoolConfig config = LargeHeap();
-    config.emptyBlockGraceNs = 1000;
-    config.clock = &FakeClock;
-    gFakeNow = 100;
-    Pool pool(config, source);
+    Pool pool(GraceConfig(1000, 100), source);
     std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
     PoolAllocation last = allocations.back();  // in the newest (128 MiB) block
     allocations.pop_back();
@@ -329,10 +330,7 @@ TEST(PoolTest, GracePeriodEndsOnALaterFree) {
 
 TEST(PoolTest, GracePeriodYieldsToBudget) {
     FakeSource source;
-    PoolConfig config = LargeHeap();
-    config.emptyBlockGraceNs = 1000000000;
-    config.clock = &FakeClock;
-    Pool pool(config, source);
+    Pool pool(GraceConfig(1000000000, 0), source);
     std::vector<PoolAllocation> allocations = AllocateUntilCalls(pool, source, 1 * kMiB, 3);
     source.SetBudget(10 * kGiB, 1 * kGiB);  // over budget: empty blocks go at once
     for (const PoolAllocation& a : allocations) pool.Free(a);

@@ -544,48 +544,65 @@ TEST(TlsfMetadata, RequestAndCommitMatchAllocate) {
     ExpectValid(m);
 }
 
-// AllocateVirtual (VirtualBlock's call) writes out the common case of Allocate: both must place
-// every request identically, whatever the strategy, alignment or fill level, and reject the same
-// unusual arguments.
+// Drives two fresh virtual TLSF blocks of `blockSize` units with the same operations, one through
+// Allocate and one through AllocateVirtual (VirtualBlock's call, which writes out Allocate's common
+// case): a free of a random live allocation with probability freePercent %, otherwise the request
+// `request(rng)` returns ({size, alignment}). Both must place every request identically (handle,
+// offset, user data), fail the same requests (AllocateVirtual with offset kWholeSize) and stay
+// valid.
+template <typename Request>
+void ExpectAllocateVirtualMatches(Size blockSize, std::uint32_t strategy, int steps, std::uint64_t seed,
+                                  unsigned freePercent, Request request) {
+    TlsfMetadata a, b;
+    a.Init(Config(blockSize));
+    b.Init(Config(blockSize));
+    std::mt19937_64 rng(seed);
+    std::vector<AllocHandle> live;
+    for (int i = 0; i < steps; ++i) {
+        SCOPED_TRACE("block " + std::to_string(blockSize) + " strategy " + std::to_string(strategy) + " step " +
+                     std::to_string(i));
+        if (!live.empty() && rng() % 100 < freePercent) {
+            const std::size_t k = rng() % live.size();
+            a.Free(live[k]);
+            b.Free(live[k]);
+            live[k] = live.back();
+            live.pop_back();
+            continue;
+        }
+        const auto [size, alignment] = request(rng);
+        int tag = 0;
+        Size offset = 0;
+        const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, strategy, &tag, &offset);
+        const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, strategy, &tag);
+        ASSERT_EQ(p.handle, h);
+        if (h == kNullHandle) {
+            ASSERT_EQ(p.offset, kWholeSize);
+            continue;
+        }
+        ASSERT_EQ(p.offset, offset);
+        ASSERT_EQ(offset % (alignment == 0 ? 1 : alignment), 0u);
+        EXPECT_EQ(b.GetUserData(p.handle), &tag);
+        live.push_back(h);
+        if (i % 500 == 0) {
+            ExpectValid(a);
+            ExpectValid(b);
+        }
+    }
+    ExpectValid(a);
+    ExpectValid(b);
+}
+
+// Every strategy, alignments 0 to 256 and 3, sizes 0 to 40,000 (0 and oversized included), at any
+// fill level; and a non-virtual layout takes the general path.
 TEST(TlsfMetadata, AllocateVirtualMatchesAllocate) {
     const std::uint32_t strategies[] = {0u, kAllocStrategyMinTime, kAllocStrategyMinMemory, kAllocStrategyMinOffset};
     for (std::uint32_t strategy : strategies) {
-        TlsfMetadata a, b;
-        a.Init(Config(1 << 18));
-        b.Init(Config(1 << 18));
-        std::mt19937_64 rng(11 + strategy);
-        std::vector<AllocHandle> live;
-        for (int i = 0; i < 6000; ++i) {
-            if (!live.empty() && rng() % 5 < 2) {
-                const std::size_t k = rng() % live.size();
-                a.Free(live[k]);
-                b.Free(live[k]);
-                live[k] = live.back();
-                live.pop_back();
-                continue;
-            }
-            const Size size = rng() % 8 == 0 ? rng() % 40000 : rng() % 600;  // 0 and oversized included
+        ExpectAllocateVirtualMatches(1 << 18, strategy, 6000, 11 + strategy, 40, [](std::mt19937_64& rng) {
+            const Size size = rng() % 8 == 0 ? rng() % 40000 : rng() % 600;
             const Size alignment = rng() % 16 == 0 ? 3 : (rng() % 12 == 0 ? 0 : Size{1} << (rng() % 9));
-            int tag = 0;
-            Size offset = 0;
-            const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, strategy, &tag, &offset);
-            const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, strategy, &tag);
-            ASSERT_EQ(p.handle, h) << "strategy " << strategy << " step " << i;
-            if (h == kNullHandle) {
-                ASSERT_EQ(p.offset, kWholeSize) << "strategy " << strategy << " step " << i;
-                continue;
-            }
-            ASSERT_EQ(p.offset, offset) << "strategy " << strategy << " step " << i;
-            EXPECT_EQ(b.GetUserData(p.handle), &tag);
-            live.push_back(h);
-            if (i % 500 == 0) {
-                ExpectValid(a);
-                ExpectValid(b);
-            }
-        }
-        ExpectValid(b);
+            return std::pair{size, alignment};
+        });
     }
-    // A non-virtual layout takes the general path.
     TlsfMetadata real;
     real.Init(Config(1 << 16, false, 1, 16, 16));
     const TlsfMetadata::Placed p = real.AllocateVirtual(100, 64, 0, nullptr);
@@ -596,43 +613,18 @@ TEST(TlsfMetadata, AllocateVirtualMatchesAllocate) {
 
 // AllocateVirtual's fast path is limited to blocks below 2^48 units and alignments below 2^32 (so
 // that size + alignment - 1 cannot wrap); beyond those it must still place exactly as Allocate.
+// Sizes up to 2^40, alignments up to 2^40 (past the fast path's 2^32); now and then a request near
+// the block's size with an alignment of 2^60-2^63, whose sure size (size + alignment - 1) passes
+// 2^64.
 TEST(TlsfMetadata, AllocateVirtualMatchesAllocateOnHugeBlocksAndAlignments) {
     for (const Size blockSize : {(Size{1} << 48) - 1, Size{1} << 48, Size{1} << 60, ~Size{0}}) {
-        TlsfMetadata a, b;
-        a.Init(Config(blockSize));
-        b.Init(Config(blockSize));
-        std::mt19937_64 rng(blockSize % 1000);
-        std::vector<AllocHandle> live;
-        for (int i = 0; i < 400; ++i) {
-            if (!live.empty() && rng() % 3 == 0) {
-                const std::size_t k = rng() % live.size();
-                a.Free(live[k]);
-                b.Free(live[k]);
-                live[k] = live.back();
-                live.pop_back();
-                continue;
-            }
-            // Sizes up to 2^40, alignments up to 2^40 (past the fast path's 2^32); now and then a
-            // request near the block's size with an alignment of 2^60-2^63, whose sure size
-            // (size + alignment - 1) passes 2^64.
+        ExpectAllocateVirtualMatches(blockSize, 0, 400, blockSize % 1000, 33, [blockSize](std::mt19937_64& rng) {
             const bool edge = rng() % 10 == 0;
             const Size size = edge ? blockSize - rng() % 1000
                                    : (rng() % 4 == 0 ? Size{1} << (rng() % 40) : 0) + rng() % 5000 + 1;
             const Size alignment = Size{1} << (edge ? 60 + rng() % 4 : rng() % 41);
-            Size offset = 0;
-            const AllocHandle h = a.Allocate(size, alignment, SuballocKind::kUnknown, 0, nullptr, &offset);
-            const TlsfMetadata::Placed p = b.AllocateVirtual(size, alignment, 0, nullptr);
-            ASSERT_EQ(p.handle, h) << "block " << blockSize << " step " << i;
-            if (h == kNullHandle) {
-                ASSERT_EQ(p.offset, kWholeSize);
-                continue;
-            }
-            ASSERT_EQ(p.offset, offset) << "block " << blockSize << " step " << i;
-            ASSERT_EQ(offset % alignment, 0u);
-            live.push_back(h);
-        }
-        ExpectValid(a);
-        ExpectValid(b);
+            return std::pair{size, alignment};
+        });
     }
 }
 
