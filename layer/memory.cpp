@@ -814,18 +814,24 @@ void MemoryManager::Shutdown() {
     poolStorage_.clear();  // each pool returns its blocks to the driver
 }
 
+// The pools created so far. poolStorage_ grows in CreatePool (under poolsMutex_); a pool, once
+// created, lives until Shutdown, so the copy can be walked without the lock.
+std::vector<PoolState*> MemoryManager::PoolsSnapshot() const {
+    std::lock_guard<std::mutex> lock(poolsMutex_);
+    std::vector<PoolState*> pools;
+    pools.reserve(poolStorage_.size());
+    for (const auto& p : poolStorage_) pools.push_back(p.get());
+    return pools;
+}
+
 void MemoryManager::ForEachPool(const std::function<void(std::uint32_t, const core::Pool&)>& visit) const {
-    std::lock_guard<std::mutex> lock(poolsMutex_);  // poolStorage_ grows in CreatePool
-    for (const auto& p : poolStorage_) visit(p->memoryType(), p->pool);
+    for (const PoolState* p : PoolsSnapshot()) visit(p->memoryType(), p->pool);
 }
 
 void MemoryManager::ForEachPoolKeyed(const std::function<void(const PoolKey&, const core::Pool&)>& visit) const {
-    std::vector<const PoolState*> pools;
-    {
-        std::lock_guard<std::mutex> lock(poolsMutex_);  // poolStorage_ grows in CreatePool
-        for (const auto& p : poolStorage_) pools.push_back(p.get());
+    for (const PoolState* p : PoolsSnapshot()) {
+        visit({p->memoryType(), p->deviceAddress(), p->priorityBucket()}, p->pool);
     }
-    for (const PoolState* p : pools) visit({p->memoryType(), p->deviceAddress(), p->priorityBucket()}, p->pool);
 }
 
 void MemoryManager::ForEachOwnObject(const std::function<void(const OwnObject&)>& visit) const {
@@ -842,12 +848,7 @@ void MemoryManager::TrimExpiredEmptyBlocks() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
     std::uint64_t next = nextTrimNs_.load(std::memory_order_relaxed);
     if (now < next || !nextTrimNs_.compare_exchange_strong(next, now + 10000000u, std::memory_order_relaxed)) return;
-    std::vector<PoolState*> pools;
-    {
-        std::lock_guard<std::mutex> lock(poolsMutex_);
-        for (const auto& p : poolStorage_) pools.push_back(p.get());
-    }
-    for (PoolState* p : pools) p->pool.TrimExpiredEmptyBlocks();
+    for (PoolState* p : PoolsSnapshot()) p->pool.TrimExpiredEmptyBlocks();
 }
 
 std::uint64_t MemoryManager::HandleOf(const MemoryObject& object) const {

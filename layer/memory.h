@@ -226,6 +226,8 @@ private:
     std::mutex chunkMutex_;                   // only to create a chunk
     std::uint32_t poolableTypes_ = 0;         // types that settings and flags allow to pool
 
+    std::vector<PoolState*> PoolsSnapshot() const;
+
     mutable std::mutex poolsMutex_;
     mutable std::mutex ownMutex_;
     std::unordered_map<const MemoryObject*, std::uint64_t> ownObjects_;  // own allocations → handle
