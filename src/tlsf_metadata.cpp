@@ -613,9 +613,10 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualSlow(Size si
     return {h, h != kNullHandle ? offset : kWholeSize};
 }
 
-VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList,
-                                                                         Size size, Size alignment, void* userData) {
+VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualFrom(std::uint32_t list, Size size,
+                                                                         Size alignment, void* userData) {
     if (size > config_.size - allocatedBytes_) return {kNullHandle, kWholeSize};  // even all free units are too few
+    const std::uint32_t sureList = VirtualListIndexRoundUp(size + alignment - 1);
     Placement p;
     if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) return {kNullHandle, kWholeSize};
     return {Place<true>(p, SuballocKind::kUnknown, userData), p.offset};
@@ -637,8 +638,9 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::RelistShrunkAndReturn(std::
     return placed;
 }
 
-// The common case written out: a list at or above the sure list is non-empty, and its head fits.
-// The placement is the one Allocate makes.
+// The common case written out: the first non-empty list at or above the exact list (default) or
+// the sure list (min-time) has a head that fits. The placement is the one Allocate makes: below
+// the sure list the default strategy's probes take the first node that fits, which is that head.
 TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
     // One test for: another layout or a huge block (fastAlignLimit_ 0), alignment 0 or ≥ 2^32, not
@@ -648,23 +650,23 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
         return AllocateVirtualSlow(size, alignment, flags, userData);
     }
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
-    // bound check is not needed).
-    const std::uint32_t sureList = VirtualListIndexRoundUp(size + alignment - 1);
-    const std::uint32_t list =
-        FirstNonEmptyList(flags & kAllocStrategyMinTime ? sureList : FastListIndex<true>(size));
-    // list < sureList, or list == kNil (whose successor wraps to 0): the search does the rest.
-    if (list + 1 <= sureList) return AllocateVirtualFrom(list, sureList, size, alignment, userData);
-    // The head of that list fits wherever it starts.
+    // bound check is not needed). One list index per strategy: the default strategy checks the
+    // head's fit instead of comparing with the sure list.
+    const std::uint32_t list = FirstNonEmptyList(flags & kAllocStrategyMinTime ? VirtualListIndexRoundUp(size + alignment - 1)
+                                                                               : FastListIndex<true>(size));
+    if (list == kNil) return AllocateVirtualFrom(list, size, alignment, userData);
     const std::uint32_t f = heads_[list];
     const Size start = nodes_[f].offset;
     const Size freeEnd = start + nodes_[f].size;
     const Size offset = AlignUp(start, alignment);
     const Size end = offset + size;
     // Written out here: the allocation at the front of f, a remainder behind it staying in f (as
-    // Place does it). A padding in front, an exact fit or a full node array (growing it is a call)
-    // go to Place, so that this function contains no call and GCC saves its registers only past
-    // the argument checks; an aligned allocation pays one call.
-    if (end == freeEnd || offset != start || (freeSlot_ == kNil && nodes_.full())) {
+    // Place does it). A padding in front, an exact fit, a head too small (default strategy below
+    // the sure list) or a full node array (growing it is a call) go to PlaceVirtual, so that this
+    // function contains no call and GCC saves its registers only past the argument checks; an
+    // aligned allocation pays one call.
+    if (end >= freeEnd || offset != start || (freeSlot_ == kNil && nodes_.full())) {
+        if (end > freeEnd) return AllocateVirtualFrom(list, size, alignment, userData);
         return PlaceVirtual(f, list, offset, size, userData);
     }
     const std::uint32_t t = NewNode();

@@ -324,7 +324,7 @@ private:
     AllocHandle AllocateGeneral(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, void* userData,
                                 Size* offset);
     Placed AllocateVirtualSlow(Size size, Size alignment, std::uint32_t flags, void* userData);
-    Placed AllocateVirtualFrom(std::uint32_t list, std::uint32_t sureList, Size size, Size alignment, void* userData);
+    Placed AllocateVirtualFrom(std::uint32_t list, Size size, Size alignment, void* userData);
     Placed RelistShrunkAndReturn(std::uint32_t f, std::uint32_t list, Placed placed);
     Placed PlaceVirtual(std::uint32_t f, std::uint32_t list, Size offset, Size size, void* userData);
     void FreeGeneral(std::uint32_t n);
