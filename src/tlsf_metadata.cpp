@@ -774,6 +774,11 @@ void TlsfMetadata::Free(AllocHandle handle) {
     FreeImpl<true>(n);
 }
 
+void TlsfMetadata::FreeVirtual(AllocHandle handle) {
+    assert(handle != kNullHandle && virtualLayout_);
+    FreeImpl<true>(static_cast<std::uint32_t>(handle - 1));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Walk and statistics
 

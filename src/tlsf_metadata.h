@@ -133,6 +133,10 @@ public:
     };
     Placed AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData);
     void Free(AllocHandle handle) override;
+    // VirtualBlock's call: Free of a handle that is not kNullHandle, in a block of the virtual
+    // layout (isVirtual, no margins, no granularity: what VirtualBlock creates), without testing
+    // either.
+    void FreeVirtual(AllocHandle handle);
     void Clear() override;
 
     Size GetOffset(AllocHandle handle) const override { return node(handle).offset + config_.marginBefore; }

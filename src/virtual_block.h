@@ -45,7 +45,7 @@ public:
     void Free(AllocHandle handle) {  // kNullHandle is a no-op
         if (handle == kNullHandle) return;
         if (tlsf_ != nullptr) {
-            tlsf_->TlsfMetadata::Free(handle);
+            tlsf_->FreeVirtual(handle);  // a VirtualBlock's TLSF block always has the virtual layout
         } else {
             metadata_->Free(handle);
         }
