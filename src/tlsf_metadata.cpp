@@ -60,11 +60,11 @@ bool TlsfMetadata::KindsConflict(SuballocKind a, SuballocKind b) {
 // kVirtual (8-unit small lists): class 0 and class 1 then share one formula, list = size >> 3 for
 // every size below 512, so with m = max(msb, 8) the list is (m − 8) · 32 + (size >> (m − 5)) for
 // any size: no branch on small sizes (a twelfth of VMA's benchmark sizes are small, at random).
+// max(msb(size), 8) is msb(size | 256).
 template <bool kVirtual>
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndex(Size size) const {
     if constexpr (kVirtual) {
-        std::uint32_t m = Msb64(size | 1);
-        m = m < 8 ? 8 : m;
+        const std::uint32_t m = Msb64(size | 256);
         return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>(size >> (m - kSecondLevelBits));
     } else {
         if (size < kSmallSizeLimit) return static_cast<std::uint32_t>(size >> smallShift_);
@@ -80,8 +80,7 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::VirtualListIndexRoundUp(Size size) {
     // then lands on the first list whose lower bound is ≥ size.
     // With w = 2^(m − 5) that is (m − 8) · 32 + ceil(size / w), one msb: when size + w − 1 reaches
     // the next power of two, ceil(size / w) is 64, which is the next class's first list.
-    std::uint32_t m = Msb64(size | 1);
-    m = m < 8 ? 8 : m;
+    const std::uint32_t m = Msb64(size | 256);  // max(msb(size), 8)
     const std::uint32_t shift = m - kSecondLevelBits;
     return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>((size + (Size{1} << shift) - 1) >> shift);
 }
@@ -645,8 +644,8 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
     // One test for: another layout or a huge block (fastAlignLimit_ 0), alignment 0 or ≥ 2^32, not
     // a power of two, a rare strategy, size 0 or larger than the block.
-    if (((alignment - 1 >= fastAlignLimit_) | ((alignment & (alignment - 1)) != 0) |
-         ((flags & kRareStrategies) != 0) | (size - 1 >= config_.size)) != 0) {
+    if (__builtin_expect(alignment - 1 >= fastAlignLimit_, 0) || __builtin_expect((alignment & (alignment - 1)) != 0, 0) ||
+        __builtin_expect((flags & kRareStrategies) != 0, 0) || __builtin_expect(size - 1 >= config_.size, 0)) {
         return AllocateVirtualSlow(size, alignment, flags, userData);
     }
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
