@@ -1,0 +1,142 @@
+// Two versions of the allocator core in one binary, on the VirtualBlock benchmark's shape
+// (virtual_block_bench.cpp), run alternately so that both see the same machine: on a shared
+// machine two separately built binaries differ by code placement and by the load of the moment
+// more than most changes do. Built and run by scripts/core-ab.sh, which compiles each version's
+// src/ in its own namespace (-Dvma=vmaA, -Dvma=vmaB) and names their headers here.
+//
+//   core_ab ITERATIONS FLAGS ALIGNMENT
+// prints, per phase, each version's median and fastest time and B ÷ A of both.
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <vector>
+
+#define vma vmaA
+#include VMA_AB_HEADER_A
+#undef vma
+#define vma vmaB
+#include VMA_AB_HEADER_B
+#undef vma
+
+namespace {
+
+constexpr std::size_t kAllocationCount = 7200;
+constexpr std::uint64_t kSeed = 20092010;
+
+struct Rng {  // the benchmark's generator
+    std::uint64_t state;
+    std::uint32_t Next() {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1DULL) >> 32);
+    }
+};
+
+double Now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+struct Times {
+    double allocNs, randomMs, freeNs;
+};
+
+// One iteration of the benchmark: initial allocations, random phase, free-all (last slot first).
+template <class Block, class Info>
+__attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std::uint64_t blockSize,
+                                    std::uint64_t alignment, std::uint32_t flags, std::vector<std::uint64_t>& h) {
+    Info info;
+    info.size = blockSize;
+    Block block(info);
+    std::uint64_t offset = 0;
+    const double t0 = Now();
+    for (std::size_t i = 0; i < kAllocationCount; ++i) {
+        if (!block.Allocate(sizes[i], alignment, flags, &h[i], &offset)) std::abort();
+    }
+    const double t1 = Now();
+    Rng rng{kSeed + 1};
+    for (std::size_t op = 0; op < 2 * kAllocationCount; ++op) {
+        const std::uint32_t r = rng.Next();
+        const std::size_t i = rng.Next() % kAllocationCount;
+        if (r & 1u) {
+            if (h[i] == 0 && !block.Allocate(sizes[i], alignment, flags, &h[i], &offset)) std::abort();
+        } else if (h[i] != 0) {
+            block.Free(h[i]);
+            h[i] = 0;
+        }
+    }
+    const double t2 = Now();
+    std::size_t live = 0;
+    for (std::size_t i = kAllocationCount; i-- > 0;) {
+        if (h[i] != 0) {
+            block.Free(h[i]);
+            h[i] = 0;
+            ++live;
+        }
+    }
+    const double t3 = Now();
+    if (!block.IsEmpty()) std::abort();
+    return {(t1 - t0) / kAllocationCount, (t2 - t1) / 1e6, live ? (t3 - t2) / static_cast<double>(live) : 0.0};
+}
+
+double Median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+double Fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: %s ITERATIONS FLAGS ALIGNMENT\n", argv[0]);
+        return 2;
+    }
+    const int iterations = std::atoi(argv[1]);
+    const auto flags = static_cast<std::uint32_t>(std::strtoul(argv[2], nullptr, 0));
+    const std::uint64_t alignment = std::strtoull(argv[3], nullptr, 0);
+    if (iterations < 1) return 2;
+    // Keep freed memory in the heap: each iteration builds and drops a block per version, and
+    // trimming or unmapping in between would add page faults to the next one's initial phase.
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+
+    Rng sizeRng{kSeed};
+    std::vector<std::uint64_t> sizes(kAllocationCount);
+    std::uint64_t sum = 0;
+    for (std::uint64_t& s : sizes) {
+        s = sizeRng.Next() % 2056 + 1;
+        sum += s;
+    }
+    std::vector<std::uint64_t> handles(kAllocationCount);
+    std::vector<double> t[2][3];
+    for (int it = 0; it < iterations; ++it) {
+        for (int k = 0; k < 2; ++k) {
+            const int version = (it & 1) ? 1 - k : k;  // A first on even iterations, B first on odd
+            const Times r = version == 0
+                                ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
+                                      sizes, sum * 5 / 2, alignment, flags, handles)
+                                : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
+                                      sizes, sum * 5 / 2, alignment, flags, handles);
+            t[version][0].push_back(r.allocNs);
+            t[version][1].push_back(r.randomMs);
+            t[version][2].push_back(r.freeNs);
+        }
+    }
+    const char* names[3] = {"alloc_ns", "random_ms", "free_ns"};
+    std::printf("flags=%s align=%s", argv[2], argv[3]);
+    for (int p = 0; p < 3; ++p) {
+        std::printf(" | %s A %.3f (%.3f) B %.3f (%.3f) B/A %.3f (%.3f)", names[p], Median(t[0][p]), Fastest(t[0][p]),
+                    Median(t[1][p]), Fastest(t[1][p]), Median(t[1][p]) / Median(t[0][p]),
+                    Fastest(t[1][p]) / Fastest(t[0][p]));
+    }
+    std::printf("\n");
+    return 0;
+}
