@@ -35,7 +35,7 @@ compile() {  # compile VERSION_DIR NAMESPACE OUT_DIR
 compile "$work/a" vmaA "$work/oa"
 compile "$work/b" vmaB "$work/ob"
 g++ "${flags[@]}" -DVMA_AB_HEADER_A="\"$work/a/src/virtual_block.h\"" \
-    -DVMA_AB_HEADER_B="\"$work/b/src/virtual_block.h\"" -Wall -Wextra -Werror -c "$root/tests/bench/core_ab.cpp" -o "$work/main.o"
+    -DVMA_AB_HEADER_B="\"$work/b/src/virtual_block.h\"" -I"$root/tests/bench" -Wall -Wextra -Werror -c "$root/tests/bench/core_ab.cpp" -o "$work/main.o"
 g++ "$work/main.o" "$work"/oa/*.o "$work"/ob/*.o -o "$work/ab"
 g++ "$work/main.o" "$work"/ob/*.o "$work"/oa/*.o -o "$work/ba"
 if [ -n "${CORE_AB_KEEP:-}" ]; then mkdir -p "$CORE_AB_KEEP" && cp "$work/ab" "$work/ba" "$CORE_AB_KEEP/"; fi

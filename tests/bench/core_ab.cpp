@@ -12,8 +12,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <vector>
+
+#include "benchmark_shape.h"
 
 #define vma vmaA
 #include VMA_AB_HEADER_A
@@ -24,24 +25,11 @@
 
 namespace {
 
-constexpr std::size_t kAllocationCount = 7200;
-constexpr std::uint64_t kSeed = 20092010;
-
-struct Rng {  // the benchmark's generator
-    std::uint64_t state;
-    std::uint32_t Next() {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1DULL) >> 32);
-    }
-};
-
-double Now() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
+using bench_shape::kAllocationCount;
+using bench_shape::kRandomOperationCount;
+using bench_shape::kSeed;
+using bench_shape::Rng;
+using bench_shape::ThreadCpuNs;
 
 struct Times {
     double allocNs, randomMs, freeNs;
@@ -55,13 +43,13 @@ __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std
     info.size = blockSize;
     Block block(info);
     std::uint64_t offset = 0;
-    const double t0 = Now();
+    const double t0 = ThreadCpuNs();
     for (std::size_t i = 0; i < kAllocationCount; ++i) {
         if (!block.Allocate(sizes[i], alignment, flags, &h[i], &offset)) std::abort();
     }
-    const double t1 = Now();
+    const double t1 = ThreadCpuNs();
     Rng rng{kSeed + 1};
-    for (std::size_t op = 0; op < 2 * kAllocationCount; ++op) {
+    for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
         const std::uint32_t r = rng.Next();
         const std::size_t i = rng.Next() % kAllocationCount;
         if (r & 1u) {
@@ -71,7 +59,7 @@ __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std
             h[i] = 0;
         }
     }
-    const double t2 = Now();
+    const double t2 = ThreadCpuNs();
     std::size_t live = 0;
     for (std::size_t i = kAllocationCount; i-- > 0;) {
         if (h[i] != 0) {
@@ -80,7 +68,7 @@ __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std
             ++live;
         }
     }
-    const double t3 = Now();
+    const double t3 = ThreadCpuNs();
     if (!block.IsEmpty()) std::abort();
     return {(t1 - t0) / kAllocationCount, (t2 - t1) / 1e6, live ? (t3 - t2) / static_cast<double>(live) : 0.0};
 }
@@ -108,13 +96,7 @@ int main(int argc, char** argv) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
-    Rng sizeRng{kSeed};
-    std::vector<std::uint64_t> sizes(kAllocationCount);
-    std::uint64_t sum = 0;
-    for (std::uint64_t& s : sizes) {
-        s = sizeRng.Next() % 2056 + 1;
-        sum += s;
-    }
+    const bench_shape::Sizes shape = bench_shape::MakeSizes();
     std::vector<std::uint64_t> handles(kAllocationCount);
     std::vector<double> t[2][3];
     for (int it = 0; it < iterations; ++it) {
@@ -122,9 +104,9 @@ int main(int argc, char** argv) {
             const int version = (it & 1) ? 1 - k : k;  // A first on even iterations, B first on odd
             const Times r = version == 0
                                 ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
-                                      sizes, sum * 5 / 2, alignment, flags, handles)
+                                      shape.sizes, shape.blockSize, alignment, flags, handles)
                                 : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
-                                      sizes, sum * 5 / 2, alignment, flags, handles);
+                                      shape.sizes, shape.blockSize, alignment, flags, handles);
             t[version][0].push_back(r.allocNs);
             t[version][1].push_back(r.randomMs);
             t[version][2].push_back(r.freeNs);

@@ -15,15 +15,19 @@
 //   span       after the random phase: end of the highest live allocation ÷ live units
 #include <benchmark/benchmark.h>
 
-#include <ctime>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "benchmark_shape.h"
 #include "virtual_block.h"
 
 namespace {
 
+using bench_shape::kAllocationCount;
+using bench_shape::kRandomOperationCount;
+using bench_shape::kSeed;
+using bench_shape::Rng;
 using vma::core::AllocHandle;
 using vma::core::Algorithm;
 using vma::core::kNullHandle;
@@ -32,50 +36,16 @@ using vma::core::Size;
 using vma::core::VirtualBlock;
 using vma::core::VirtualBlockCreateInfo;
 
-constexpr std::size_t kAllocationCount = 7200;
-constexpr std::uint32_t kMaxAllocationSize = 2056;
-constexpr std::size_t kRandomOperationCount = kAllocationCount * 2;
-constexpr std::uint64_t kSeed = 20092010;
-
-// Small, fast generator (xorshift64*): the random phase's time includes drawing the numbers.
-struct Rng {
-    std::uint64_t state;
-    std::uint32_t Next() {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1DULL) >> 32);
-    }
-};
-
 struct Case {
     std::string name;
     Algorithm algorithm;
     std::uint32_t flags;
 };
 
-// Phases are timed with the thread's CPU clock: on a shared 2-core machine wall time also counts
-// the time other processes hold the core.
-struct Clock {
-    using time_point = double;  // ns
-    static double now() {
-        timespec ts{};
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-    }
-};
-
-double Nanoseconds(double d) { return d; }
-
 void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t flags, Size alignment) {
-    Rng sizeRng{kSeed};
-    std::vector<Size> sizes(kAllocationCount);
-    Size sum = 0;
-    for (Size& s : sizes) {
-        s = sizeRng.Next() % kMaxAllocationSize + 1;
-        sum += s;
-    }
-    const Size blockSize = sum * 5 / 2;
+    const bench_shape::Sizes shape = bench_shape::MakeSizes();
+    const std::vector<Size>& sizes = shape.sizes;
+    const Size blockSize = shape.blockSize;
 
     double allocNs = 0, freeNs = 0, randomMs = 0, frag = 0, span = 0;
     std::vector<AllocHandle> handles(kAllocationCount);
@@ -87,14 +57,14 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
         Rng rng{kSeed + 1};
         Size offset = 0;
 
-        auto t0 = Clock::now();
+        auto t0 = bench_shape::ThreadCpuNs();
         for (std::size_t i = 0; i < kAllocationCount; ++i) {
             if (!block.Allocate(sizes[i], alignment, flags, &handles[i], &offset)) {
                 state.SkipWithError("initial allocation failed");
                 return;
             }
         }
-        auto t1 = Clock::now();
+        auto t1 = bench_shape::ThreadCpuNs();
         for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
             const std::uint32_t r = rng.Next();
             const std::size_t index = rng.Next() % kAllocationCount;
@@ -109,7 +79,7 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
                 handles[index] = kNullHandle;
             }
         }
-        auto t2 = Clock::now();
+        auto t2 = bench_shape::ThreadCpuNs();
 
         // Fragmentation and span, outside the timed phases.
         Size largestFree = 0, highestEnd = 0, live = 0;
@@ -129,22 +99,22 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
         }
         const Size freeUnits = block.GetStatistics().blockBytes - block.GetStatistics().allocationBytes;
 
-        auto t3 = Clock::now();
+        auto t3 = bench_shape::ThreadCpuNs();
         for (std::size_t i = kAllocationCount; i-- > 0;) {
             if (handles[i] != kNullHandle) {
                 block.Free(handles[i]);
                 handles[i] = kNullHandle;
             }
         }
-        auto t4 = Clock::now();
+        auto t4 = bench_shape::ThreadCpuNs();
         if (!block.IsEmpty()) {
             state.SkipWithError("block not empty after freeing everything");
             return;
         }
 
-        allocNs += Nanoseconds(t1 - t0) / kAllocationCount;
-        randomMs += Nanoseconds(t2 - t1) / 1e6;
-        freeNs += liveCount ? Nanoseconds(t4 - t3) / static_cast<double>(liveCount) : 0.0;
+        allocNs += (t1 - t0) / kAllocationCount;
+        randomMs += (t2 - t1) / 1e6;
+        freeNs += liveCount ? (t4 - t3) / static_cast<double>(liveCount) : 0.0;
         frag += freeUnits ? 1.0 - static_cast<double>(largestFree) / static_cast<double>(freeUnits) : 0.0;
         span += live ? static_cast<double>(highestEnd) / static_cast<double>(live) : 0.0;
     }
