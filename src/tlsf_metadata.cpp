@@ -396,8 +396,8 @@ VMA_TLSF_INLINE bool TlsfMetadata::CheckFit(std::uint32_t n, Size size, Size ali
 }
 
 // First fit over the lists [firstList, endList), at most `budget` nodes.
-VMA_TLSF_NOINLINE bool TlsfMetadata::FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size,
-                               Size alignment, SuballocKind kind, Placement* out) const {
+VMA_TLSF_NOINLINE bool TlsfMetadata::FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget,
+                                                 Size size, Size alignment, SuballocKind kind, Placement* out) const {
     for (std::uint32_t list = FirstNonEmptyList(firstList); list < endList; list = FirstNonEmptyList(list + 1)) {
         for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
             if (CheckFit<false>(n, size, alignment, kind, out)) {
@@ -434,7 +434,8 @@ VMA_TLSF_NOINLINE bool TlsfMetadata::FindBestFit(std::uint32_t firstList, Size s
     return false;
 }
 
-VMA_TLSF_NOINLINE bool TlsfMetadata::FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const {
+VMA_TLSF_NOINLINE bool TlsfMetadata::FindLowestOffset(Size size, Size alignment, SuballocKind kind,
+                                                      Placement* out) const {
     for (std::uint32_t n = firstNode_; n != kNil; n = nodes_[n].nextPhys) {
         if (nodes_.IsFree(n) && CheckFit<false>(n, size, alignment, kind, out)) {
             out->list = CellList(nodes_.cell(n));
@@ -617,7 +618,9 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::AllocateVirtualFrom(std::ui
     if (size > config_.size - allocatedBytes_) return {kNullHandle, kWholeSize};  // even all free units are too few
     const std::uint32_t sureList = VirtualListIndexRoundUp(size + alignment - 1);
     Placement p;
-    if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) return {kNullHandle, kWholeSize};
+    if (!FindFrom<true>(list, sureList, size, size, alignment, SuballocKind::kUnknown, &p)) {
+        return {kNullHandle, kWholeSize};
+    }
     return {Place<true>(p, SuballocKind::kUnknown, userData), p.offset};
 }
 
@@ -642,17 +645,20 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::RelistShrunkAndReturn(std::
 // the sure list the default strategy's probes take the first node that fits, which is that head.
 TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
-    // One test for: another layout or a huge block (fastAlignLimit_ 0), alignment 0 or ≥ 2^32, not
-    // a power of two, a rare strategy, size 0 or larger than the block.
-    if (__builtin_expect(alignment - 1 >= fastAlignLimit_, 0) || __builtin_expect((alignment & (alignment - 1)) != 0, 0) ||
-        __builtin_expect((flags & kRareStrategies) != 0, 0) || __builtin_expect(size - 1 >= config_.size, 0)) {
-        return AllocateVirtualSlow(size, alignment, flags, userData);
-    }
+    // Four predicted branches (a compare and a jump each) for: another layout or a huge block
+    // (fastAlignLimit_ 0), alignment 0 or ≥ 2^32, not a power of two, a rare strategy, size 0 or
+    // larger than the block.
+    const bool unusual = __builtin_expect(alignment - 1 >= fastAlignLimit_, 0) ||
+                         __builtin_expect((alignment & (alignment - 1)) != 0, 0) ||
+                         __builtin_expect((flags & kRareStrategies) != 0, 0) ||
+                         __builtin_expect(size - 1 >= config_.size, 0);
+    if (unusual) return AllocateVirtualSlow(size, alignment, flags, userData);
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
     // bound check is not needed). One list index per strategy: the default strategy checks the
     // head's fit instead of comparing with the sure list.
-    const std::uint32_t list = FirstNonEmptyList(flags & kAllocStrategyMinTime ? VirtualListIndexRoundUp(size + alignment - 1)
-                                                                               : FastListIndex<true>(size));
+    const std::uint32_t first =
+        flags & kAllocStrategyMinTime ? VirtualListIndexRoundUp(size + alignment - 1) : FastListIndex<true>(size);
+    const std::uint32_t list = FirstNonEmptyList(first);
     if (list == kNil) return AllocateVirtualFrom(list, size, alignment, userData);
     const std::uint32_t f = heads_[list];
     const Size start = nodes_[f].offset;
@@ -969,7 +975,8 @@ bool TlsfMetadata::Validate(std::string* why) const {
                 if (n >= slotCount) return Fail(why, "free list link out of range");
                 if (++length > slotCount) return Fail(why, "free list has a cycle");
                 const Node& node = nodes_[n];
-                const std::string at = " (list " + std::to_string(list) + ", node at " + std::to_string(node.offset) + ")";
+                const std::string at =
+                    " (list " + std::to_string(list) + ", node at " + std::to_string(node.offset) + ")";
                 if (node.size == 0 || !nodes_.IsFree(n)) return Fail(why, "non-free node in a free list" + at);
                 if (ListIndex(node.size) != list) return Fail(why, "node in the wrong list for its size" + at);
                 if (CellList(nodes_.cell(n)) != list) return Fail(why, "node's cell names another list" + at);
