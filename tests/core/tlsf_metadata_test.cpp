@@ -628,6 +628,48 @@ TEST(TlsfMetadata, AllocateVirtualMatchesAllocateOnHugeBlocksAndAlignments) {
     }
 }
 
+// AllocateVirtual's default strategy takes the head of the first non-empty list at or above the
+// exact list when it fits; when it does not, the search goes on behind it in the same list (as
+// Allocate's probes do), not in the next list. Min-time goes straight to the sure list.
+TEST(TlsfMetadata, AllocateVirtualSearchesBehindAHeadTooSmall) {
+    for (const std::uint32_t strategy : {0u, std::uint32_t{kAllocStrategyMinTime}}) {
+        SCOPED_TRACE("strategy " + std::to_string(strategy));
+        TlsfMetadata general, fast;
+        general.Init(Config(1 << 16));
+        fast.Init(Config(1 << 16));
+        // 605 and 600 units share a list ([592, 608) in virtual blocks); so does a request of 603.
+        ASSERT_EQ(fast.ListIndex(600), fast.ListIndex(605));
+        ASSERT_EQ(fast.ListIndex(603), fast.ListIndex(605));
+        Size offsets[4] = {};
+        AllocHandle handles[4] = {};
+        const Size sizes[4] = {605, 100, 600, 100};  // the 100s keep the freed ones apart
+        for (int i = 0; i < 4; ++i) {
+            handles[i] = general.Allocate(sizes[i], 1, SuballocKind::kUnknown, 0, nullptr, &offsets[i]);
+            const TlsfMetadata::Placed p = fast.AllocateVirtual(sizes[i], 1, 0, nullptr);
+            ASSERT_EQ(p.handle, handles[i]);
+            ASSERT_EQ(p.offset, offsets[i]);
+        }
+        // Free 605, then 600: 600 heads the list, 605 is behind it.
+        for (TlsfMetadata* m : {&general, &fast}) {
+            m->Free(handles[0]);
+            m->Free(handles[2]);
+        }
+        Size offset = 0;
+        const AllocHandle h = general.Allocate(603, 1, SuballocKind::kUnknown, strategy, nullptr, &offset);
+        const TlsfMetadata::Placed p = fast.AllocateVirtual(603, 1, strategy, nullptr);
+        ASSERT_NE(h, kNullHandle);
+        EXPECT_EQ(p.handle, h);
+        EXPECT_EQ(p.offset, offset);
+        if (strategy == 0) {
+            EXPECT_EQ(offset, offsets[0]);  // the 605-unit node behind the head
+        } else {
+            EXPECT_EQ(offset, offsets[3] + 100);  // the block's tail: min-time does not probe
+        }
+        ExpectValid(general);
+        ExpectValid(fast);
+    }
+}
+
 // ---- margins -----------------------------------------------------------------------------------
 
 TEST(TlsfMargins, KeptAroundEveryAllocation) {
