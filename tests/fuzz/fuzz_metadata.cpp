@@ -1,7 +1,10 @@
 // libFuzzer target for every Metadata algorithm. The input decodes to a block configuration and
 // then a list of operations; after each operation the allocations are checked against a shadow
 // model (aligned, inside the block, no overlap including margins, no granularity conflict on a
-// shared page) and Metadata::Validate() must hold. Any violation aborts with a message.
+// shared page) and Metadata::Validate() must hold. For TLSF in the virtual layout (isVirtual, no
+// margins, no granularity: what VirtualBlock uses) a twin block takes the same operations through
+// AllocateVirtual and FreeVirtual and must place every request as Allocate does. Any violation
+// aborts with a message.
 //
 // Input layout:
 //   byte 0  algorithm (mod 3: TLSF, linear, buddy)
@@ -76,6 +79,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::unique_ptr<Metadata> m = CreateMetadata(algorithm);
     if (!m) Die("CreateMetadata returned nullptr for algorithm " + std::to_string(static_cast<int>(algorithm)));
     m->Init(config);
+    std::unique_ptr<TlsfMetadata> twin;
+    if (algorithm == Algorithm::kTlsf && config.isVirtual && config.marginBefore == 0 && config.marginAfter == 0 &&
+        config.bufferImageGranularity == 1) {
+        twin = std::make_unique<TlsfMetadata>();
+        twin->Init(config);
+    }
+    auto release = [&](AllocHandle h) {
+        m->Free(h);
+        if (twin) twin->FreeVirtual(h);
+    };
 
     std::vector<Live> live;
     std::map<Size, Live> byOffset;
@@ -85,6 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string why;
         if (!m->Validate(&why)) Die(std::string("Validate failed after ") + op + ": " + why);
         if (m->GetAllocationCount() != live.size()) Die(std::string("allocation count wrong after ") + op);
+        if (twin && !twin->Validate(&why)) Die(std::string("twin: Validate failed after ") + op + ": " + why);
     };
 
     while (!in.Empty()) {
@@ -98,6 +112,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::uint32_t flags = strategy | ((opcode & 0x8) ? std::uint32_t{kAllocUpperAddress} : 0u);
             Size offset = kWholeSize;
             const AllocHandle h = m->Allocate(allocSize, alignment, suballocKind, flags, nullptr, &offset);
+            if (twin) {
+                const TlsfMetadata::Placed p = twin->AllocateVirtual(allocSize, alignment, flags, nullptr);
+                if (p.handle != h || p.offset != (h != kNullHandle ? offset : kWholeSize)) {
+                    Die("AllocateVirtual placed " + std::to_string(allocSize) + " (alignment " +
+                        std::to_string(alignment) + ") at " + std::to_string(p.offset) + ", Allocate at " +
+                        std::to_string(h != kNullHandle ? offset : kWholeSize));
+                }
+            }
             if (h != kNullHandle) {
                 Live a{h, offset, m->GetAllocationSize(h), suballocKind};
                 if (m->GetOffset(h) != offset) Die("GetOffset disagrees with Allocate");
@@ -130,25 +152,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } else if (kind <= 6) {
             if (live.empty()) continue;
             const std::size_t k = in.Byte() % live.size();
-            m->Free(live[k].handle);
+            release(live[k].handle);
             byOffset.erase(live[k].offset);
             live[k] = live.back();
             live.pop_back();
             check("free");
         } else if (opcode == 0xFF) {
             m->Clear();
+            if (twin) twin->Clear();
             live.clear();
             byOffset.clear();
             if (!m->IsEmpty()) Die("not empty after Clear");
             check("clear");
         } else if (!live.empty()) {
-            m->Free(live.back().handle);
+            release(live.back().handle);
             byOffset.erase(live.back().offset);
             live.pop_back();
             check("free newest");
         }
     }
-    for (const Live& a : live) m->Free(a.handle);
+    for (const Live& a : live) release(a.handle);
     live.clear();
     if (!m->IsEmpty()) Die("not empty after freeing everything");
     check("free all");

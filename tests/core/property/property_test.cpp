@@ -4,6 +4,10 @@
 // inside the block and that no two allocations of conflicting kinds share a
 // bufferImageGranularity page; every 4096 operations (and at the end) Metadata::Validate() runs.
 //
+// For TLSF in the virtual layout (what VirtualBlock uses), a twin block takes the same operations
+// through VirtualBlock's calls, AllocateVirtual and FreeVirtual, and must place every request
+// exactly as Allocate does.
+//
 // Seed: a fixed default, overridable with the environment variable VMA_PROPERTY_SEED. Every
 // failure message carries the seed and the operation index.
 #include <gtest/gtest.h>
@@ -131,6 +135,14 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
     config.marginAfter = c.marginAfter;
     config.isVirtual = c.isVirtual;
     m->Init(config);
+    // VirtualBlock's fast path, in lock-step (the virtual layout: isVirtual, no margins, no
+    // granularity).
+    std::unique_ptr<TlsfMetadata> twin;
+    if (c.algorithm == Algorithm::kTlsf && c.isVirtual && c.granularity == 1 && c.marginBefore == 0 &&
+        c.marginAfter == 0) {
+        twin = std::make_unique<TlsfMetadata>();
+        twin->Init(config);
+    }
 
     std::mt19937_64 rng(seed ^ std::hash<std::string>{}(c.name));
     Shadow shadow(c, seed);
@@ -144,6 +156,14 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
         std::string why;
         ASSERT_TRUE(m->Validate(&why)) << "seed " << seed << " op " << op << " case " << c.name << ": " << why;
         ASSERT_EQ(m->GetAllocationCount(), live.size() + upper.size()) << "seed " << seed << " op " << op;
+        if (twin) {
+            ASSERT_TRUE(twin->Validate(&why)) << "seed " << seed << " op " << op << " twin: " << why;
+            ASSERT_EQ(twin->GetAllocationCount(), live.size()) << "seed " << seed << " op " << op;
+        }
+    };
+    auto release = [&](AllocHandle h) {
+        m->Free(h);
+        if (twin) twin->FreeVirtual(h);
     };
     auto allocate = [&](std::size_t op, bool upperAddress) -> bool {
         // Sizes: mostly small, some large; alignments 1 .. 1024; every kind.
@@ -153,6 +173,15 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
         Size offset = kWholeSize;
         const std::uint32_t flags = c.flags | (upperAddress ? std::uint32_t{kAllocUpperAddress} : 0u);
         const AllocHandle h = m->Allocate(size, alignment, kind, flags, nullptr, &offset);
+        if (twin) {
+            const TlsfMetadata::Placed p = twin->AllocateVirtual(size, alignment, flags, nullptr);
+            if (p.handle != h || p.offset != (h != kNullHandle ? offset : kWholeSize)) {
+                ADD_FAILURE() << "seed " << seed << " op " << op << " case " << c.name << ": AllocateVirtual("
+                              << size << ", " << alignment << ") gave handle " << p.handle << " offset " << p.offset
+                              << ", Allocate handle " << h << " offset " << offset;
+                return false;
+            }
+        }
         if (h == kNullHandle) {
             ++failures;
             return false;
@@ -168,7 +197,7 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
         return true;
     };
     auto freeOne = [&](std::deque<Live>::iterator it) {
-        m->Free(it->handle);
+        release(it->handle);
         shadow.Erase(*it);
         live.erase(it);
     };
@@ -186,6 +215,7 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
                 }
                 if (rng() % 200000 == 0) {  // now and then everything at once
                     m->Clear();
+                    if (twin) twin->Clear();
                     shadow.Clear();
                     live.clear();
                 }
@@ -220,7 +250,7 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
                 if (count == 0 || (count < 3000 && rng() % 100 < 55)) {
                     if (!allocate(op, side)) {
                         if (!upper.empty() && (live.empty() || side)) {
-                            m->Free(upper.back().handle);
+                            release(upper.back().handle);
                             shadow.Erase(upper.back());
                             upper.pop_back();
                         } else if (!live.empty()) {
@@ -228,13 +258,13 @@ TEST_P(PropertyTest, RandomOperationsKeepEveryInvariant) {
                         }
                     }
                 } else if (side && !upper.empty()) {
-                    m->Free(upper.back().handle);
+                    release(upper.back().handle);
                     shadow.Erase(upper.back());
                     upper.pop_back();
                 } else if (!live.empty()) {
                     freeOne(live.end() - 1);
                 } else {
-                    m->Free(upper.back().handle);
+                    release(upper.back().handle);
                     shadow.Erase(upper.back());
                     upper.pop_back();
                 }
