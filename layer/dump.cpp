@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -251,13 +250,7 @@ void DumpIfRequested(DeviceData& d, DumpTrigger trigger) {
     if (trigger == DumpTrigger::kOom) {
         // A program that probes how much memory it can get fails allocations in a loop: one map a
         // second is enough to see the state, and keeps the disk from filling with them.
-        const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count();
-        std::int64_t next = d.nextOomDumpNs.load(std::memory_order_relaxed);
-        if (now < next || !d.nextOomDumpNs.compare_exchange_strong(next, now + 1000000000, std::memory_order_relaxed)) {
-            return;
-        }
+        if (!d.oomDumpGate.Take()) return;
     }
     const std::uint64_t number = gDumpSequence.fetch_add(1, std::memory_order_relaxed);
     const std::string path = ExpandPath(settings.dumpFile, number);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "corruption.h"
+#include "period_gate.h"
 #include "report.h"
 #include "settings.h"
 
@@ -86,7 +87,7 @@ struct DeviceData {
     HostAllocator allocator;
     MemoryCounters counters;
     std::atomic<std::uint64_t> presentCount{0};  // vkQueuePresentKHR calls (dump_on present:N)
-    std::atomic<std::int64_t> nextOomDumpNs{0};  // dump_on oom: at most one map a second
+    PeriodGate oomDumpGate{1'000'000'000};  // dump_on oom: at most one map a second
     std::unique_ptr<CorruptionGuard> guard;  // margins, checks and fills; null when all are off
     std::unique_ptr<MemoryManager> memory;
 

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <new>
 
-#include <chrono>
 
 #include "corruption.h"
 #include "dump.h"
@@ -844,10 +843,7 @@ void MemoryManager::ForEachOwnObject(const std::function<void(const OwnObject&)>
 
 void MemoryManager::TrimExpiredEmptyBlocks() {
     if (device_.instance->settings.emptyBlockGraceMs == 0) return;
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-    std::uint64_t next = nextTrimNs_.load(std::memory_order_relaxed);
-    if (now < next || !nextTrimNs_.compare_exchange_strong(next, now + 10000000u, std::memory_order_relaxed)) return;
+    if (!trimGate_.Take()) return;
     for (PoolState* p : PoolsSnapshot()) p->pool.TrimExpiredEmptyBlocks();
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "period_gate.h"
 #include "pool.h"
 #include "vk_local.h"
 
@@ -231,7 +232,7 @@ private:
     mutable std::mutex poolsMutex_;
     mutable std::mutex ownMutex_;
     std::unordered_map<const MemoryObject*, std::uint64_t> ownObjects_;  // own allocations → handle
-    std::atomic<std::uint64_t> nextTrimNs_{0};
+    PeriodGate trimGate_{10'000'000};  // TrimExpiredEmptyBlocks does its work at most every 10 ms
     std::array<std::atomic<PoolState*>, VK_MAX_MEMORY_TYPES * 2 * kPriorityBuckets> pools_{};
     std::vector<std::unique_ptr<PoolState>> poolStorage_;
 
