@@ -135,6 +135,11 @@ TEST(TlsfSizeClasses, RoundDownAndRoundUpAreConsistent) {
                 m.ListLowerBound(down) == s ? down : m.ListIndex(m.ListLowerBound(down + 1));
             ASSERT_EQ(up, expectedUp) << s;
             ASSERT_GE(m.ListLowerBound(up), s) << s;  // every node of that list is large enough
+            // Virtual blocks' lists are contiguous (8-unit lists below 256), so rounding up is the
+            // list of s − 1, plus one: AllocateVirtual's min-time path computes the sure list so.
+            if (isVirtual) {
+                ASSERT_EQ(up, m.ListIndex(s - 1) + 1) << s;
+            }
         }
     }
 }
