@@ -741,7 +741,6 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
     if (prevFree) {
         // prev absorbs the node (and next, if free).
         Node& p = nodes_[prev];
-        const std::uint32_t prevList = CellList(nodes_.cell(prev));
         Size merged = p.size + nodeSize;
         std::uint32_t after = next;
         if (nextFree) {
@@ -756,7 +755,7 @@ VMA_TLSF_INLINE void TlsfMetadata::FreeImpl(std::uint32_t n) {
         p.nextPhys = after;
         if (after != kNil) nodes_[after].prevPhys = prev;
         ReleaseNode(n);
-        RelistGrown<kVirtual>(prev, prevList);
+        RelistGrown<kVirtual>(prev, CellList(nodes_.cell(prev)));
     } else if (nextFree) {
         // next absorbs the node (next is often the block's tail: its list rarely changes).
         Node& x = nodes_[next];
