@@ -8,7 +8,6 @@
 #include <cstring>
 #include <new>
 
-
 #include "corruption.h"
 #include "dump.h"
 #include "intercepts.h"

@@ -61,11 +61,15 @@ bool TlsfMetadata::KindsConflict(SuballocKind a, SuballocKind b) {
 // every size below 512, so with m = max(msb, 8) the list is (m − 8) · 32 + (size >> (m − 5)) for
 // any size: no branch on small sizes (a twelfth of VMA's benchmark sizes are small, at random).
 // max(msb(size), 8) is msb(size | 256).
+VMA_TLSF_INLINE std::uint32_t TlsfMetadata::VirtualListIndex(Size size) {
+    const std::uint32_t m = Msb64(size | 256);
+    return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>(size >> (m - kSecondLevelBits));
+}
+
 template <bool kVirtual>
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndex(Size size) const {
     if constexpr (kVirtual) {
-        const std::uint32_t m = Msb64(size | 256);
-        return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>(size >> (m - kSecondLevelBits));
+        return VirtualListIndex(size);
     } else {
         if (size < kSmallSizeLimit) return static_cast<std::uint32_t>(size >> smallShift_);
         const std::uint32_t msb = Msb64(size);
@@ -74,20 +78,16 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndex(Size size) const {
     }
 }
 
-// FastListIndexRoundUp<true> for size ≤ 2^62 (no bound check).
+// FastListIndexRoundUp<true> for 1 ≤ size ≤ 2^62 (no bound check). Virtual lists have no gap
+// (8-unit lists below 256, then 32 per class), so the first list whose lower bound is ≥ size is the
+// list of size − 1, plus one: the exact list's few instructions.
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::VirtualListIndexRoundUp(Size size) {
-    // Round up to the width of the lists of size's class (8 below 512); rounding down the result
-    // then lands on the first list whose lower bound is ≥ size.
-    // With w = 2^(m − 5) that is (m − 8) · 32 + ceil(size / w), one msb: when size + w − 1 reaches
-    // the next power of two, ceil(size / w) is 64, which is the next class's first list.
-    const std::uint32_t m = Msb64(size | 256);  // max(msb(size), 8)
-    const std::uint32_t shift = m - kSecondLevelBits;
-    return ((m - 8) << kSecondLevelBits) + static_cast<std::uint32_t>((size + (Size{1} << shift) - 1) >> shift);
+    return VirtualListIndex(size - 1) + 1;
 }
 
 template <bool kVirtual>
 VMA_TLSF_INLINE std::uint32_t TlsfMetadata::FastListIndexRoundUp(Size size) const {
-    if constexpr (kVirtual) {
+    if constexpr (kVirtual) {  // size ≥ 1 (ListIndexRoundUp answers 0 itself)
         if (size > (Size{1} << 62)) return kBeyondLists;
         return VirtualListIndexRoundUp(size);
     } else {
@@ -109,7 +109,7 @@ std::uint32_t TlsfMetadata::ListIndex(Size size) const {
 }
 
 std::uint32_t TlsfMetadata::ListIndexRoundUp(Size size) const {
-    if (smallShift_ == kSmallShiftVirtual) return FastListIndexRoundUp<true>(size);
+    if (smallShift_ == kSmallShiftVirtual) return size == 0 ? 0 : FastListIndexRoundUp<true>(size);
     return FastListIndexRoundUp<false>(size);
 }
 
@@ -658,12 +658,9 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     if (unusual) return AllocateVirtualSlow(size, alignment, flags, userData);
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
     // bound check is not needed). One list index per strategy: the default strategy checks the
-    // head's fit instead of comparing with the sure list. Min-time's sure list, the round-up of
-    // s = size + alignment − 1, is the list of s − 1 plus one (virtual lists leave no gap below
-    // 256): the same few instructions as the exact list, where VirtualListIndexRoundUp takes four
-    // more.
+    // head's fit instead of comparing with the sure list.
     const std::uint32_t first =
-        flags & kAllocStrategyMinTime ? FastListIndex<true>(size + alignment - 2) + 1 : FastListIndex<true>(size);
+        flags & kAllocStrategyMinTime ? VirtualListIndexRoundUp(size + alignment - 1) : VirtualListIndex(size);
     const std::uint32_t list = FirstNonEmptyList(first);
     if (list == kNil) return AllocateVirtualFrom(list, size, alignment, userData);
     const std::uint32_t f = heads_[list];

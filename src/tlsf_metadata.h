@@ -304,7 +304,8 @@ private:
     std::uint32_t FastListIndex(Size size) const;
     template <bool kVirtual>
     std::uint32_t FastListIndexRoundUp(Size size) const;
-    static std::uint32_t VirtualListIndexRoundUp(Size size);
+    static std::uint32_t VirtualListIndex(Size size);         // FastListIndex<true>
+    static std::uint32_t VirtualListIndexRoundUp(Size size);  // FastListIndexRoundUp<true>, 1 ≤ size ≤ 2^62
     template <bool kVirtual>
     bool Find(Size size, Size alignment, SuballocKind kind, std::uint32_t flags, Placement* out) const;
     template <bool kVirtual>

@@ -136,7 +136,7 @@ TEST(TlsfSizeClasses, RoundDownAndRoundUpAreConsistent) {
             ASSERT_EQ(up, expectedUp) << s;
             ASSERT_GE(m.ListLowerBound(up), s) << s;  // every node of that list is large enough
             // Virtual blocks' lists are contiguous (8-unit lists below 256), so rounding up is the
-            // list of s − 1, plus one: AllocateVirtual's min-time path computes the sure list so.
+            // list of s − 1, plus one: VirtualListIndexRoundUp computes it so.
             if (isVirtual) {
                 ASSERT_EQ(up, m.ListIndex(s - 1) + 1) << s;
             }
