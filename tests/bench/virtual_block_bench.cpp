@@ -10,9 +10,10 @@
 // Counters (per benchmark iteration, averaged):
 //   alloc_ns   ns per allocation in the initial phase
 //   free_ns    ns per free in the free-all phase
-//   loop_ns    the free-all phase's loop alone, per live slot: the same walk over the same slots
-//              with an empty out-of-line call in place of Free. Part of free_ns (the slot test
-//              mispredicts about once per live slot) that any allocator run in this shape pays.
+//   loop_ns    the free-all phase's loop by itself, per live slot: the same walk over the same
+//              slots with an empty out-of-line call in place of Free (the slot test mispredicts
+//              about once per live slot). Any allocator measured in this shape pays it; inside
+//              free_ns part of it overlaps the frees, so free_ns − loop_ns is not Free's cost.
 //   random_ms  ms for the whole random phase
 //   frag       after the random phase: 1 − largest free range ÷ free units
 //   span       after the random phase: end of the highest live allocation ÷ live units
