@@ -410,15 +410,26 @@ VMA_TLSF_NOINLINE bool TlsfMetadata::FindInLists(std::uint32_t firstList, std::u
     return false;
 }
 
-// Best fit: in the lowest list holding a node that fits, the smallest such node. Nodes of higher
-// lists are all larger, so this is the smallest fitting node of the block.
-VMA_TLSF_NOINLINE bool TlsfMetadata::FindBestFit(std::uint32_t firstList, Size size, Size alignment, SuballocKind kind,
-                               Placement* out) const {
-    for (std::uint32_t list = FirstNonEmptyList(firstList); list != kNil; list = FirstNonEmptyList(list + 1)) {
+// Best fit, bounded. Lists are searched from the exact list upward; in the lowest list holding a
+// node that fits, the smallest fitting node is taken (nodes of higher lists are all larger), so
+// with enough budget this is the smallest fitting node of the block. Below the sure list at most
+// kBestFitLimit nodes are examined: with large alignments those lists fill with small paddings that
+// fit nothing, and an exhaustive scan would cost O(free nodes) per allocation. When that budget is
+// spent without a fit, the search goes on at the sure list, where every node fits, with a fresh
+// budget of kBestFitLimit nodes. If both find nothing, every node that could fit is searched.
+VMA_TLSF_NOINLINE bool TlsfMetadata::FindBestFit(std::uint32_t firstList, std::uint32_t sureList, Size size,
+                                                 Size alignment, SuballocKind kind, Placement* out) const {
+    std::uint32_t budget = kBestFitLimit;
+    bool belowSure = true;
+    for (std::uint32_t list = FirstNonEmptyList(firstList); list != kNil;) {
+        if (belowSure && list >= sureList) {
+            belowSure = false;
+            budget = kBestFitLimit;
+        }
         Size bestSize = kWholeSize;
         bool found = false;
         Placement candidate;
-        for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
+        for (std::uint32_t n = heads_[list]; n != kNil && budget != 0; n = nodes_[n].link.free.next, --budget) {
             const Node& node = nodes_[n];
             if (node.size < bestSize && CheckFit<false>(n, size, alignment, kind, &candidate)) {
                 bestSize = node.size;
@@ -430,8 +441,14 @@ VMA_TLSF_NOINLINE bool TlsfMetadata::FindBestFit(std::uint32_t firstList, Size s
             out->list = list;
             return true;
         }
+        if (budget == 0) {
+            if (!belowSure) break;
+            list = FirstNonEmptyList(sureList);  // spent below the sure list
+        } else {
+            list = FirstNonEmptyList(list + 1);
+        }
     }
-    return false;
+    return FindInLists(firstList, kNil, kNil, size, alignment, kind, out);
 }
 
 VMA_TLSF_NOINLINE bool TlsfMetadata::FindLowestOffset(Size size, Size alignment, SuballocKind kind,
@@ -464,10 +481,12 @@ VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind 
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
     if (flags & kRareStrategies) {
         if (flags & kAllocStrategyMinOffset) return FindLowestOffset(size, alignment, kind, out);
-        return FindBestFit(FastListIndex<kVirtual>(need), size, alignment, kind, out);
+        return FindBestFit(FastListIndex<kVirtual>(need), SureList<kVirtual>(need, alignment), size, alignment,
+                           kind, out);
     }
 
     const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
+
     // Default: a bounded good-fit probe of the lists in [exact, sure), then the first non-empty
     // list ≥ sure. Min-time: straight to the first non-empty list ≥ sure.
     const std::uint32_t first = flags & kAllocStrategyMinTime ? sureList : FastListIndex<kVirtual>(need);

@@ -22,8 +22,9 @@
 //               non-empty lists of [E, S) (a good fit that checks alignment precisely), then the
 //               head of the first non-empty list ≥ S (O(1)).
 //   min-time    the head of the first non-empty list ≥ S first, then as default.
-//   min-memory  best fit: the smallest node that fits (the lowest non-empty list with a fitting
-//               node is searched whole; every node above it is larger).
+//   min-memory  best fit, bounded: in the lowest list with a fitting node, the smallest fitting
+//               node (every node above that list is larger), examining at most kBestFitLimit
+//               nodes below S and as many again from S on (FindBestFit).
 //   min-offset  the lowest-addressed free node that fits (a walk in address order; O(n)).
 // If those steps find nothing, every list from E upward is searched, so a request fails only when
 // no free node can hold it. The free tail of the block is an ordinary free node: it usually is the
@@ -168,6 +169,9 @@ public:
     // the random phase with fragmentation and span unchanged (docs/PERFORMANCE.md).
     static constexpr std::uint32_t kProbeLimit = 8;
     static constexpr std::uint32_t kAlignedProbeLimit = 2;
+    // Nodes the min-memory strategy examines below the sure list, and again from the sure list on
+    // (FindBestFit).
+    static constexpr std::uint32_t kBestFitLimit = 16;
 
 private:
     friend class TlsfMetadataTestPeer;
@@ -317,7 +321,8 @@ private:
     bool CheckFit(std::uint32_t n, Size size, Size alignment, SuballocKind kind, Placement* out) const;
     bool FindInLists(std::uint32_t firstList, std::uint32_t endList, std::uint32_t budget, Size size, Size alignment,
                      SuballocKind kind, Placement* out) const;
-    bool FindBestFit(std::uint32_t firstList, Size size, Size alignment, SuballocKind kind, Placement* out) const;
+    bool FindBestFit(std::uint32_t firstList, std::uint32_t sureList, Size size, Size alignment, SuballocKind kind,
+                     Placement* out) const;
     bool FindLowestOffset(Size size, Size alignment, SuballocKind kind, Placement* out) const;
     template <bool kVirtual>
     AllocHandle Place(const Placement& p, SuballocKind kind, void* userData);

@@ -280,6 +280,53 @@ TEST(TlsfStrategy, MinMemoryBestFitAccountsForAlignment) {
     ExpectValid(m);
 }
 
+// Min-memory examines at most kBestFitLimit nodes below the sure list: with large alignments those
+// lists fill with paddings that fit nothing. Holes of 104 units at offsets 8 past a multiple of 16
+// (list 96-111 of a virtual block's class 0) cannot hold 100 units aligned to 16; one more hole of
+// 104 at a multiple of 16 can, but lies deeper in the list than the budget reaches (lists are LIFO:
+// freed first, found last). With a 1,000-unit hole in a list that surely fits, that hole is taken
+// (an exhaustive best fit would take the deep one). Without it, and without a free tail, the
+// search does not give up: every node that could fit is searched and the deep hole is found.
+TEST(TlsfStrategy, MinMemoryExaminesABoundedNumberOfNodesBelowTheSureList) {
+    for (const bool withSureHole : {true, false}) {
+        // Lay the block out twice: once to learn its used size, then in a block of exactly that
+        // size, so that the second layout has no free tail.
+        Size blockSize = 100000;
+        for (int pass = 0; pass < 2; ++pass) {
+            TlsfMetadata m;
+            m.Init(Config(blockSize));
+            std::vector<Alloc> misfits;
+            for (std::uint32_t i = 0; i <= TlsfMetadata::kBestFitLimit; ++i) {
+                Allocate(m, 8);
+                misfits.push_back(Allocate(m, 104));
+            }
+            Allocate(m, 16);
+            const Alloc fit = Allocate(m, 104);
+            Alloc last = Allocate(m, 8);
+            Alloc big;
+            if (withSureHole) {
+                big = Allocate(m, 1000);
+                last = Allocate(m, 8);
+            }
+            if (pass == 0 && !withSureHole) {
+                blockSize = last.offset + last.size;
+                continue;
+            }
+            for (const Alloc& a : misfits) ASSERT_EQ(a.offset % 16, 8u);
+            ASSERT_EQ(fit.offset % 16, 0u);
+            if (withSureHole) m.Free(big.handle);
+            m.Free(fit.handle);
+            for (const Alloc& a : misfits) m.Free(a.handle);
+            ExpectValid(m);
+            const Alloc x = Allocate(m, 100, 16, kAllocStrategyMinMemory);
+            ASSERT_NE(x.handle, kNullHandle) << "sure hole " << withSureHole;
+            EXPECT_EQ(x.offset, withSureHole ? AlignUp(big.offset, 16) : fit.offset) << "sure hole " << withSureHole;
+            ExpectValid(m);
+            break;
+        }
+    }
+}
+
 TEST(TlsfStrategy, MinOffsetPicksLowest) {
     HoleFixture f;
     EXPECT_EQ(Allocate(f.m, 250, 1, kAllocStrategyMinOffset).offset, f.hole300);
