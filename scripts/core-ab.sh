@@ -1,8 +1,8 @@
 #!/bin/bash
 # Compares two versions of the allocator core (src/) in one binary (tests/bench/core_ab.cpp):
 #   scripts/core-ab.sh BASE [NEW] [ITERATIONS]
-# BASE and NEW are commits (NEW defaults to the working tree). Prints, for the default and
-# min-time strategies at alignments 1, 16, 64 and 256, each version's median (fastest) ns per
+# BASE and NEW are commits (NEW defaults to the working tree). Prints, for the default, min-time and
+# min-memory strategies at alignments 1, 16, 64 and 256, each version's median (fastest) ns per
 # initial allocation, ms per random phase and ns per free-all free, and NEW ÷ BASE; then the same
 # with the two versions linked in the other order (lines marked "BA"), so that code placement
 # favours neither. Needs g++ only (no Vulkan, no CMake build). With CORE_AB_KEEP=DIR the two
@@ -64,7 +64,7 @@ g++ "$work/main.o" "$work"/ob/*.o "$work"/oa/*.o -o "$work/ba"
 if [ -n "${CORE_AB_KEEP:-}" ]; then mkdir -p "$CORE_AB_KEEP" && cp "$work/ab" "$work/ba" "$CORE_AB_KEEP/"; fi
 echo "A = $base, B = ${new:-working tree}; $iterations iterations per version and line"
 for order in ab ba; do
-  for f in 0 0x20000; do
+  for f in 0 0x20000 0x10000; do
     for a in 1 16 64 256; do
       if [ "$order" = ba ]; then printf 'BA '; fi
       "$work/$order" "$iterations" "$f" "$a"
