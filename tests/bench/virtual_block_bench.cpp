@@ -15,10 +15,15 @@
 //              about once per live slot). Any allocator measured in this shape pays it; inside
 //              free_ns part of it overlaps the frees, so free_ns − loop_ns is not Free's cost.
 //   random_ms  ms for the whole random phase
+//   random_loop_ms  the random phase's loop by itself: the same draws, the same slot tests with the
+//              same outcomes (every allocation of the real phase succeeds, so the slots go through
+//              the same states), empty out-of-line calls in place of Allocate and Free. Like
+//              loop_ns, a floor any allocator measured in this shape pays, not to be subtracted.
 //   frag       after the random phase: 1 − largest free range ÷ free units
 //   span       after the random phase: end of the highest live allocation ÷ live units
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +51,15 @@ __attribute__((noinline)) void NoFree(VirtualBlock* block, AllocHandle handle) {
     asm volatile("" : : "r"(block), "r"(handle) : "memory");
 }
 
+// The random loop's stand-in for VirtualBlock::Allocate: hands out a non-null handle and does nothing
+// else the optimiser can see through.
+__attribute__((noinline)) AllocHandle NoAllocate(VirtualBlock* block, Size size, Size alignment, std::uint32_t flags,
+                                                 Size* offset) {
+    asm volatile("" : : "r"(block), "r"(size), "r"(alignment), "r"(flags) : "memory");
+    *offset = 0;
+    return AllocHandle{1};
+}
+
 struct Case {
     std::string name;
     Algorithm algorithm;
@@ -57,7 +71,7 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
     const std::vector<Size>& sizes = shape.sizes;
     const Size blockSize = shape.blockSize;
 
-    double allocNs = 0, freeNs = 0, loopNs = 0, randomMs = 0, frag = 0, span = 0;
+    double allocNs = 0, freeNs = 0, loopNs = 0, randomMs = 0, randomLoopMs = 0, frag = 0, span = 0;
     std::vector<AllocHandle> handles(kAllocationCount);
     std::vector<AllocHandle> liveSlots(kAllocationCount);
     for (auto _ : state) {
@@ -132,9 +146,27 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
             }
         }
         auto t6 = bench_shape::ThreadCpuNs();
+        // The random phase again, without the allocator: every slot live, as after the initial phase.
+        std::fill(liveSlots.begin(), liveSlots.end(), AllocHandle{1});
+        Rng loopRng{kSeed + 1};
+        auto t7 = bench_shape::ThreadCpuNs();
+        for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
+            const std::uint32_t r = loopRng.Next();
+            const std::size_t index = loopRng.Next() % kAllocationCount;
+            if (r & 1u) {
+                if (liveSlots[index] == kNullHandle) {
+                    liveSlots[index] = NoAllocate(&block, sizes[index], alignment, flags, &offset);
+                }
+            } else if (liveSlots[index] != kNullHandle) {
+                NoFree(&block, liveSlots[index]);
+                liveSlots[index] = kNullHandle;
+            }
+        }
+        auto t8 = bench_shape::ThreadCpuNs();
 
         allocNs += (t1 - t0) / kAllocationCount;
         randomMs += (t2 - t1) / 1e6;
+        randomLoopMs += (t8 - t7) / 1e6;
         freeNs += liveCount ? (t4 - t3) / static_cast<double>(liveCount) : 0.0;
         loopNs += liveCount ? (t6 - t5) / static_cast<double>(liveCount) : 0.0;
         frag += freeUnits ? 1.0 - static_cast<double>(largestFree) / static_cast<double>(freeUnits) : 0.0;
@@ -145,6 +177,7 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
     state.counters["free_ns"] = freeNs / n;
     state.counters["loop_ns"] = loopNs / n;
     state.counters["random_ms"] = randomMs / n;
+    state.counters["random_loop_ms"] = randomLoopMs / n;
     state.counters["frag"] = frag / n;
     state.counters["span"] = span / n;
 }
