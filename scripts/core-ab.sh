@@ -2,12 +2,12 @@
 # Compares two versions of the allocator core (src/) in one binary (tests/bench/core_ab.cpp):
 #   scripts/core-ab.sh BASE [NEW] [ITERATIONS]
 # BASE and NEW are commits (NEW defaults to the working tree). Prints, for the default, min-time and
-# min-memory strategies at alignments 1, 16, 64 and 256, each version's median (fastest) ns per
-# initial allocation, ms per random phase and ns per free-all free, and NEW ÷ BASE; then the same
-# with the two versions linked in the other order (lines marked "BA"), so that code placement
-# favours neither. Needs g++ only (no Vulkan, no CMake build). With CORE_AB_KEEP=DIR the two
-# binaries are also copied to DIR (DIR/ab, DIR/ba: same arguments as tests/bench/core_ab.cpp), to
-# run them on another machine.
+# min-memory strategies at alignments 1, 16, 64 and 256, and for linear blocks, each version's
+# median (fastest) ns per initial allocation, ms per random phase and ns per free-all free, and
+# NEW ÷ BASE; then the same with the two versions linked in the other order (lines marked "BA"),
+# so that code placement favours neither. Needs g++ only (no Vulkan, no CMake build). With
+# CORE_AB_KEEP=DIR the two binaries are also copied to DIR (DIR/ab, DIR/ba: same arguments as
+# tests/bench/core_ab.cpp), to run them on another machine.
 #
 # BASE may instead be vma=DIR, DIR a folder holding VMA's vk_mem_alloc.h (VMA's include/; not part
 # of this project): A is then VMA's own VmaVirtualBlock (tests/bench/vma_reference.h), its
@@ -69,5 +69,9 @@ for order in ab ba; do
       if [ "$order" = ba ]; then printf 'BA '; fi
       "$work/$order" "$iterations" "$f" "$a"
     done
+  done
+  for a in 1 16 64 256; do
+    if [ "$order" = ba ]; then printf 'BA '; fi
+    "$work/$order" "$iterations" 0 "$a" linear
   done
 done

@@ -4,14 +4,16 @@
 // more than most changes do. Built and run by scripts/core-ab.sh, which compiles each version's
 // src/ in its own namespace (-Dvma=vmaA, -Dvma=vmaB) and names their headers here.
 //
-//   core_ab ITERATIONS FLAGS ALIGNMENT
-// prints, per phase, each version's median and fastest time and B ÷ A of both.
+//   core_ab ITERATIONS FLAGS ALIGNMENT [linear]
+// prints, per phase, each version's median and fastest time and B ÷ A of both (TLSF blocks, or
+// linear ones with "linear").
 #include <malloc.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "benchmark_shape.h"
@@ -38,9 +40,12 @@ struct Times {
 // One iteration of the benchmark: initial allocations, random phase, free-all (last slot first).
 template <class Block, class Info>
 __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std::uint64_t blockSize,
-                                    std::uint64_t alignment, std::uint32_t flags, std::vector<std::uint64_t>& h) {
+                                    std::uint64_t alignment, std::uint32_t flags, bool linear,
+                                    std::vector<std::uint64_t>& h) {
     Info info;
     info.size = blockSize;
+    using AlgorithmOf = decltype(info.algorithm);
+    info.algorithm = linear ? AlgorithmOf::kLinear : AlgorithmOf::kTlsf;
     Block block(info);
     std::uint64_t offset = 0;
     const double t0 = ThreadCpuNs();
@@ -83,8 +88,9 @@ double Fastest(const std::vector<double>& v) { return *std::min_element(v.begin(
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: %s ITERATIONS FLAGS ALIGNMENT\n", argv[0]);
+    const bool linear = argc == 5 && std::string(argv[4]) == "linear";
+    if (argc != 4 && !linear) {
+        std::fprintf(stderr, "usage: %s ITERATIONS FLAGS ALIGNMENT [linear]\n", argv[0]);
         return 2;
     }
     const int iterations = std::atoi(argv[1]);
@@ -104,16 +110,16 @@ int main(int argc, char** argv) {
             const int version = (it & 1) ? 1 - k : k;  // A first on even iterations, B first on odd
             const Times r = version == 0
                                 ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
-                                      shape.sizes, shape.blockSize, alignment, flags, handles)
+                                      shape.sizes, shape.blockSize, alignment, flags, linear, handles)
                                 : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
-                                      shape.sizes, shape.blockSize, alignment, flags, handles);
+                                      shape.sizes, shape.blockSize, alignment, flags, linear, handles);
             t[version][0].push_back(r.allocNs);
             t[version][1].push_back(r.randomMs);
             t[version][2].push_back(r.freeNs);
         }
     }
     const char* names[3] = {"alloc_ns", "random_ms", "free_ns"};
-    std::printf("flags=%s align=%s", argv[2], argv[3]);
+    std::printf("%sflags=%s align=%s", linear ? "linear " : "", argv[2], argv[3]);
     for (int p = 0; p < 3; ++p) {
         std::printf(" | %s A %.3f (%.3f) B %.3f (%.3f) B/A %.3f (%.3f)", names[p], Median(t[0][p]), Fastest(t[0][p]),
                     Median(t[1][p]), Fastest(t[1][p]), Median(t[1][p]) / Median(t[0][p]),

@@ -16,8 +16,11 @@
 
 namespace vma::core {
 
+enum class Algorithm { kTlsf, kLinear };
+
 struct VirtualBlockCreateInfo {
     std::uint64_t size = 0;
+    Algorithm algorithm = Algorithm::kTlsf;
 };
 
 class VirtualBlock {
@@ -25,6 +28,7 @@ public:
     explicit VirtualBlock(const VirtualBlockCreateInfo& info) {
         VmaVirtualBlockCreateInfo createInfo = {};
         createInfo.size = info.size;
+        if (info.algorithm == Algorithm::kLinear) createInfo.flags = VMA_VIRTUAL_BLOCK_CREATE_LINEAR_ALGORITHM_BIT;
         if (vmaCreateVirtualBlock(&createInfo, &block_) != VK_SUCCESS) std::abort();
     }
     ~VirtualBlock() { vmaDestroyVirtualBlock(block_); }
