@@ -486,7 +486,6 @@ VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind 
     }
 
     const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
-
     // Default: a bounded good-fit probe of the lists in [exact, sure), then the first non-empty
     // list ≥ sure. Min-time: straight to the first non-empty list ≥ sure.
     const std::uint32_t first = flags & kAllocStrategyMinTime ? sureList : FastListIndex<kVirtual>(need);
