@@ -4,8 +4,8 @@
 // are timed with.
 #pragma once
 
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <vector>
 
 namespace bench_shape {
@@ -42,6 +42,40 @@ inline Sizes MakeSizes() {
     }
     s.blockSize = sum * 5 / 2;
     return s;
+}
+
+// The random phase: kRandomOperationCount draws (seed kSeed + 1); odd → allocate into the drawn slot
+// if it is free, even → free it if it is live. A slot holds a handle, 0 when free.
+// allocate(slot, &handle) returns false when the allocation fails; the phase then stops and returns
+// false. Callables, so that each caller's calls are inlined as if written here.
+template <class Allocate, class Free>
+inline bool RandomPhase(std::vector<std::uint64_t>& slots, Allocate&& allocate, Free&& free) {
+    Rng rng{kSeed + 1};
+    for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
+        const std::uint32_t r = rng.Next();
+        const std::size_t i = rng.Next() % kAllocationCount;
+        if (r & 1u) {
+            if (slots[i] == 0 && !allocate(i, &slots[i])) return false;
+        } else if (slots[i] != 0) {
+            free(slots[i]);
+            slots[i] = 0;
+        }
+    }
+    return true;
+}
+
+// The free-all phase: every live slot freed, last slot first. Returns how many were live.
+template <class Free>
+inline std::size_t FreeAll(std::vector<std::uint64_t>& slots, Free&& free) {
+    std::size_t live = 0;
+    for (std::size_t i = kAllocationCount; i-- > 0;) {
+        if (slots[i] != 0) {
+            free(slots[i]);
+            slots[i] = 0;
+            ++live;
+        }
+    }
+    return live;
 }
 
 // Phases are timed with the thread's CPU clock: on a shared 2-core machine wall time also counts

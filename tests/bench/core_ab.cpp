@@ -28,9 +28,6 @@
 namespace {
 
 using bench_shape::kAllocationCount;
-using bench_shape::kRandomOperationCount;
-using bench_shape::kSeed;
-using bench_shape::Rng;
 using bench_shape::ThreadCpuNs;
 
 struct Times {
@@ -53,26 +50,16 @@ __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std
         if (!block.Allocate(sizes[i], alignment, flags, &h[i], &offset)) std::abort();
     }
     const double t1 = ThreadCpuNs();
-    Rng rng{kSeed + 1};
-    for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
-        const std::uint32_t r = rng.Next();
-        const std::size_t i = rng.Next() % kAllocationCount;
-        if (r & 1u) {
-            if (h[i] == 0 && !block.Allocate(sizes[i], alignment, flags, &h[i], &offset)) std::abort();
-        } else if (h[i] != 0) {
-            block.Free(h[i]);
-            h[i] = 0;
-        }
+    if (!bench_shape::RandomPhase(
+            h,
+            [&](std::size_t i, std::uint64_t* handle) {
+                return block.Allocate(sizes[i], alignment, flags, handle, &offset);
+            },
+            [&](std::uint64_t handle) { block.Free(handle); })) {
+        std::abort();
     }
     const double t2 = ThreadCpuNs();
-    std::size_t live = 0;
-    for (std::size_t i = kAllocationCount; i-- > 0;) {
-        if (h[i] != 0) {
-            block.Free(h[i]);
-            h[i] = 0;
-            ++live;
-        }
-    }
+    const std::size_t live = bench_shape::FreeAll(h, [&](std::uint64_t handle) { block.Free(handle); });
     const double t3 = ThreadCpuNs();
     if (!block.IsEmpty()) std::abort();
     return {(t1 - t0) / kAllocationCount, (t2 - t1) / 1e6, live ? (t3 - t2) / static_cast<double>(live) : 0.0};
@@ -108,11 +95,10 @@ int main(int argc, char** argv) {
     for (int it = 0; it < iterations; ++it) {
         for (int k = 0; k < 2; ++k) {
             const int version = (it & 1) ? 1 - k : k;  // A first on even iterations, B first on odd
-            const Times r = version == 0
-                                ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
-                                      shape.sizes, shape.blockSize, alignment, flags, linear, handles)
-                                : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
-                                      shape.sizes, shape.blockSize, alignment, flags, linear, handles);
+            const Times r = version == 0 ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
+                                               shape.sizes, shape.blockSize, alignment, flags, linear, handles)
+                                         : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
+                                               shape.sizes, shape.blockSize, alignment, flags, linear, handles);
             t[version][0].push_back(r.allocNs);
             t[version][1].push_back(r.randomMs);
             t[version][2].push_back(r.freeNs);

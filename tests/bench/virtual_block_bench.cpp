@@ -34,11 +34,8 @@
 namespace {
 
 using bench_shape::kAllocationCount;
-using bench_shape::kRandomOperationCount;
-using bench_shape::kSeed;
-using bench_shape::Rng;
-using vma::core::AllocHandle;
 using vma::core::Algorithm;
+using vma::core::AllocHandle;
 using vma::core::kNullHandle;
 using vma::core::RangeInfo;
 using vma::core::Size;
@@ -79,7 +76,6 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
         info.size = blockSize;
         info.algorithm = algorithm;
         VirtualBlock block(info);
-        Rng rng{kSeed + 1};
         Size offset = 0;
 
         auto t0 = bench_shape::ThreadCpuNs();
@@ -90,21 +86,17 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
             }
         }
         auto t1 = bench_shape::ThreadCpuNs();
-        for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
-            const std::uint32_t r = rng.Next();
-            const std::size_t index = rng.Next() % kAllocationCount;
-            if (r & 1u) {
-                if (handles[index] == kNullHandle &&
-                    !block.Allocate(sizes[index], alignment, flags, &handles[index], &offset)) {
-                    state.SkipWithError("random-phase allocation failed");
-                    return;
-                }
-            } else if (handles[index] != kNullHandle) {
-                block.Free(handles[index]);
-                handles[index] = kNullHandle;
-            }
-        }
+        const bool randomOk = bench_shape::RandomPhase(
+            handles,
+            [&](std::size_t i, AllocHandle* handle) {
+                return block.Allocate(sizes[i], alignment, flags, handle, &offset);
+            },
+            [&](AllocHandle handle) { block.Free(handle); });
         auto t2 = bench_shape::ThreadCpuNs();
+        if (!randomOk) {
+            state.SkipWithError("random-phase allocation failed");
+            return;
+        }
 
         // Fragmentation and span, outside the timed phases.
         Size largestFree = 0, highestEnd = 0, live = 0;
@@ -127,41 +119,25 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
         liveSlots = handles;
 
         auto t3 = bench_shape::ThreadCpuNs();
-        for (std::size_t i = kAllocationCount; i-- > 0;) {
-            if (handles[i] != kNullHandle) {
-                block.Free(handles[i]);
-                handles[i] = kNullHandle;
-            }
-        }
+        bench_shape::FreeAll(handles, [&](AllocHandle handle) { block.Free(handle); });
         auto t4 = bench_shape::ThreadCpuNs();
         if (!block.IsEmpty()) {
             state.SkipWithError("block not empty after freeing everything");
             return;
         }
         auto t5 = bench_shape::ThreadCpuNs();
-        for (std::size_t i = kAllocationCount; i-- > 0;) {
-            if (liveSlots[i] != kNullHandle) {
-                NoFree(&block, liveSlots[i]);
-                liveSlots[i] = kNullHandle;
-            }
-        }
+        bench_shape::FreeAll(liveSlots, [&](AllocHandle handle) { NoFree(&block, handle); });
         auto t6 = bench_shape::ThreadCpuNs();
         // The random phase again, without the allocator: every slot live, as after the initial phase.
         std::fill(liveSlots.begin(), liveSlots.end(), AllocHandle{1});
-        Rng loopRng{kSeed + 1};
         auto t7 = bench_shape::ThreadCpuNs();
-        for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
-            const std::uint32_t r = loopRng.Next();
-            const std::size_t index = loopRng.Next() % kAllocationCount;
-            if (r & 1u) {
-                if (liveSlots[index] == kNullHandle) {
-                    liveSlots[index] = NoAllocate(&block, sizes[index], alignment, flags, &offset);
-                }
-            } else if (liveSlots[index] != kNullHandle) {
-                NoFree(&block, liveSlots[index]);
-                liveSlots[index] = kNullHandle;
-            }
-        }
+        bench_shape::RandomPhase(
+            liveSlots,
+            [&](std::size_t i, AllocHandle* handle) {
+                *handle = NoAllocate(&block, sizes[i], alignment, flags, &offset);
+                return true;
+            },
+            [&](AllocHandle handle) { NoFree(&block, handle); });
         auto t8 = bench_shape::ThreadCpuNs();
 
         allocNs += (t1 - t0) / kAllocationCount;
