@@ -1,7 +1,7 @@
 // The shape of VMA's virtual-block benchmark, shared by vma_core_bench (virtual_block_bench.cpp)
 // and the two-version driver (core_ab.cpp): 7,200 allocations of 1–2,056 units drawn with a fixed
-// seed, a block of 2.5 × their sum, 14,400 random operations, and the thread CPU clock the phases
-// are timed with.
+// seed, a block of 2.5 × their sum, 14,400 random draws, and the thread CPU clock the phases are
+// timed with.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,8 @@ constexpr std::uint32_t kMaxAllocationSize = 2056;
 constexpr std::size_t kRandomOperationCount = kAllocationCount * 2;
 constexpr std::uint64_t kSeed = 20092010;
 
-// Small, fast generator (xorshift64*): the random phase's time includes drawing the numbers.
+// Small, fast generator (xorshift64*). The random phase's numbers are drawn before it is timed
+// (MakeRandomOps).
 struct Rng {
     std::uint64_t state;
     std::uint32_t Next() {
@@ -44,21 +45,47 @@ inline Sizes MakeSizes() {
     return s;
 }
 
-// The random phase: kRandomOperationCount draws (seed kSeed + 1); odd → allocate into the drawn slot
-// if it is free, even → free it if it is live. A slot holds a handle, 0 when free.
-// allocate(slot, &handle) returns false when the allocation fails; the phase then stops and returns
-// false. Callables, so that each caller's calls are inlined as if written here.
-template <class Allocate, class Free>
-inline bool RandomPhase(std::vector<std::uint64_t>& slots, Allocate&& allocate, Free&& free) {
+// One operation of the random phase: allocate `size` units into `slot` (then free), or free the
+// slot's allocation (size 0).
+struct RandomOp {
+    std::uint32_t slot;
+    std::uint32_t size;
+};
+
+// The random phase's operations: kRandomOperationCount draws (seed kSeed + 1); odd → allocate into
+// the drawn slot if it is free (the slot's size from `sizes`), even → free it if it is live. Drawn
+// before the phase is timed, with every slot live at the start (as after the initial phase), and
+// only the draws that do something kept, with the size to allocate: the timed loop is then the
+// allocator's calls, one sequential read per operation and the slot that holds the handle,
+// whichever allocator runs it.
+inline std::vector<RandomOp> MakeRandomOps(const std::vector<std::uint64_t>& sizes) {
     Rng rng{kSeed + 1};
+    std::vector<bool> live(kAllocationCount, true);
+    std::vector<RandomOp> ops;
+    ops.reserve(kRandomOperationCount);
     for (std::size_t op = 0; op < kRandomOperationCount; ++op) {
         const std::uint32_t r = rng.Next();
-        const std::size_t i = rng.Next() % kAllocationCount;
-        if (r & 1u) {
-            if (slots[i] == 0 && !allocate(i, &slots[i])) return false;
-        } else if (slots[i] != 0) {
-            free(slots[i]);
-            slots[i] = 0;
+        const auto i = static_cast<std::uint32_t>(rng.Next() % kAllocationCount);
+        if ((r & 1u) == live[i]) continue;  // allocate into a live slot, or free a free one: nothing
+        ops.push_back({i, live[i] ? 0u : static_cast<std::uint32_t>(sizes[i])});
+        live[i] = !live[i];
+    }
+    return ops;
+}
+
+// The random phase over `ops` (MakeRandomOps). A slot holds a handle, 0 when free.
+// allocate(size, &handle) returns false when the allocation fails; the phase then stops and
+// returns false. Callables, so that each caller's calls are inlined as if written here.
+template <class Allocate, class Free>
+inline bool RandomPhase(const std::vector<RandomOp>& ops, std::vector<std::uint64_t>& slots, Allocate&& allocate,
+                        Free&& free) {
+    for (const RandomOp& op : ops) {
+        std::uint64_t& slot = slots[op.slot];
+        if (op.size != 0) {
+            if (!allocate(op.size, &slot)) return false;
+        } else {
+            free(slot);
+            slot = 0;
         }
     }
     return true;

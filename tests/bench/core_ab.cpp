@@ -38,7 +38,7 @@ struct Times {
 template <class Block, class Info>
 __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std::uint64_t blockSize,
                                     std::uint64_t alignment, std::uint32_t flags, bool linear,
-                                    std::vector<std::uint64_t>& h) {
+                                    const std::vector<bench_shape::RandomOp>& ops, std::vector<std::uint64_t>& h) {
     Info info;
     info.size = blockSize;
     using AlgorithmOf = decltype(info.algorithm);
@@ -51,9 +51,9 @@ __attribute__((noinline)) Times Run(const std::vector<std::uint64_t>& sizes, std
     }
     const double t1 = ThreadCpuNs();
     if (!bench_shape::RandomPhase(
-            h,
-            [&](std::size_t i, std::uint64_t* handle) {
-                return block.Allocate(sizes[i], alignment, flags, handle, &offset);
+            ops, h,
+            [&](std::uint64_t size, std::uint64_t* handle) {
+                return block.Allocate(size, alignment, flags, handle, &offset);
             },
             [&](std::uint64_t handle) { block.Free(handle); })) {
         std::abort();
@@ -90,15 +90,16 @@ int main(int argc, char** argv) {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     const bench_shape::Sizes shape = bench_shape::MakeSizes();
+    const std::vector<bench_shape::RandomOp> ops = bench_shape::MakeRandomOps(shape.sizes);
     std::vector<std::uint64_t> handles(kAllocationCount);
     std::vector<double> t[2][3];
     for (int it = 0; it < iterations; ++it) {
         for (int k = 0; k < 2; ++k) {
             const int version = (it & 1) ? 1 - k : k;  // A first on even iterations, B first on odd
             const Times r = version == 0 ? Run<vmaA::core::VirtualBlock, vmaA::core::VirtualBlockCreateInfo>(
-                                               shape.sizes, shape.blockSize, alignment, flags, linear, handles)
+                                               shape.sizes, shape.blockSize, alignment, flags, linear, ops, handles)
                                          : Run<vmaB::core::VirtualBlock, vmaB::core::VirtualBlockCreateInfo>(
-                                               shape.sizes, shape.blockSize, alignment, flags, linear, handles);
+                                               shape.sizes, shape.blockSize, alignment, flags, linear, ops, handles);
             t[version][0].push_back(r.allocNs);
             t[version][1].push_back(r.randomMs);
             t[version][2].push_back(r.freeNs);
