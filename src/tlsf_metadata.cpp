@@ -486,9 +486,11 @@ VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind 
     }
 
     const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
-    // Default: a bounded good-fit probe of the lists in [exact, sure), then the first non-empty
-    // list ≥ sure. Min-time: straight to the first non-empty list ≥ sure.
-    const std::uint32_t first = flags & kAllocStrategyMinTime ? sureList : FastListIndex<kVirtual>(need);
+    // Default: for an aligned request a bounded good-fit probe of the lists in [exact, sure), then
+    // the first non-empty list ≥ sure. Min-time, and the default at alignment 1: straight to the
+    // first non-empty list ≥ sure.
+    const bool probe = (flags & kAllocStrategyMinTime) == 0 && alignment > 1;
+    const std::uint32_t first = probe ? FastListIndex<kVirtual>(need) : sureList;
     return FindFrom<kVirtual>(FirstNonEmptyList(first), sureList, need, size, alignment, kind, out);
 }
 
@@ -499,13 +501,13 @@ VMA_TLSF_INLINE std::uint32_t TlsfMetadata::SureList(Size need, Size alignment) 
     return FastListIndexRoundUp<kVirtual>(sure < need ? kWholeSize : sure);
 }
 
-// Find from `list`, the first non-empty list at or above the exact list (default) or the sure list
-// (min-time): probe up to kProbeLimit (aligned requests: kAlignedProbeLimit) nodes below the sure
-// list, then take the first non-empty list at or above it, then search everything.
+// Find from `list`, the first non-empty list at or above the exact list (default, aligned request)
+// or the sure list (min-time; default at alignment 1): probe up to kAlignedProbeLimit nodes below
+// the sure list, then take the first non-empty list at or above it, then search everything.
 template <bool kVirtual>
 VMA_TLSF_INLINE bool TlsfMetadata::FindFrom(std::uint32_t list, std::uint32_t sureList, Size need, Size size,
                                             Size alignment, SuballocKind kind, Placement* out) const {
-    std::uint32_t budget = alignment > 1 ? kAlignedProbeLimit : kProbeLimit;
+    std::uint32_t budget = kAlignedProbeLimit;
     while (list < sureList) {  // kNil is above every list
         for (std::uint32_t n = heads_[list]; n != kNil; n = nodes_[n].link.free.next) {
             if (CheckFit<kVirtual>(n, size, alignment, kind, out)) {
@@ -661,9 +663,10 @@ VMA_TLSF_NOINLINE TlsfMetadata::Placed TlsfMetadata::RelistShrunkAndReturn(std::
     return placed;
 }
 
-// The common case written out: the first non-empty list at or above the exact list (default) or
-// the sure list (min-time) has a head that fits. The placement is the one Allocate makes: below
-// the sure list the default strategy's probes take the first node that fits, which is that head.
+// The common case written out: the first non-empty list at or above the exact list (default,
+// aligned request) or the sure list (min-time; default at alignment 1) has a head that fits. The
+// placement is the one Allocate makes: below the sure list the default strategy's probes take the
+// first node that fits, which is that head.
 TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, std::uint32_t flags, void* userData) {
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
     // Four predicted branches (a compare and a jump each) for: another layout or a huge block
@@ -675,10 +678,10 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
                          __builtin_expect(size - 1 >= config_.size, 0);
     if (unusual) return AllocateVirtualSlow(size, alignment, flags, userData);
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
-    // bound check is not needed). One list index per strategy: the default strategy checks the
+    // bound check is not needed). One list index: when it probes, the default strategy checks the
     // head's fit instead of comparing with the sure list.
-    const std::uint32_t first =
-        flags & kAllocStrategyMinTime ? VirtualListIndexRoundUp(size + alignment - 1) : VirtualListIndex(size);
+    const bool probe = (flags & kAllocStrategyMinTime) == 0 && alignment != 1;
+    const std::uint32_t first = probe ? VirtualListIndex(size) : VirtualListIndexRoundUp(size + alignment - 1);
     const std::uint32_t list = FirstNonEmptyList(first);
     if (list == kNil) return AllocateVirtualFrom(list, size, alignment, userData);
     const std::uint32_t f = heads_[list];
