@@ -17,6 +17,7 @@
 //              about once per live slot). Any allocator measured in this shape pays it; inside
 //              free_ns part of it overlaps the frees, so free_ns − loop_ns is not Free's cost.
 //   random_ms  ms for the whole random phase
+//   random_op_ns  ns per operation of the random phase (per allocation or free it makes, 7,298)
 //   random_loop_ms  the random phase's loop by itself: the same operations on the same slots,
 //              empty out-of-line calls in place of Allocate and Free. Like loop_ns, a floor any
 //              allocator measured in this shape pays, not to be subtracted.
@@ -159,6 +160,7 @@ void BM_VirtualBlock(benchmark::State& state, Algorithm algorithm, std::uint32_t
     state.counters["free_ns"] = freeNs / n;
     state.counters["loop_ns"] = loopNs / n;
     state.counters["random_ms"] = randomMs / n;
+    state.counters["random_op_ns"] = randomMs / n * 1e6 / static_cast<double>(ops.size());
     state.counters["random_loop_ms"] = randomLoopMs / n;
     state.counters["frag"] = frag / n;
     state.counters["span"] = span / n;
