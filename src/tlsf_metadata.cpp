@@ -680,7 +680,7 @@ TlsfMetadata::Placed TlsfMetadata::AllocateVirtual(Size size, Size alignment, st
     // size + alignment − 1 < 2^48 + 2^32: no wrap, and within the lists (FastListIndexRoundUp's
     // bound check is not needed). One list index: when it probes, the default strategy checks the
     // head's fit instead of comparing with the sure list.
-    const bool probe = (flags & kAllocStrategyMinTime) == 0 && alignment != 1;
+    const bool probe = (flags & kAllocStrategyMinTime) == 0 && alignment > 1;
     const std::uint32_t first = probe ? VirtualListIndex(size) : VirtualListIndexRoundUp(size + alignment - 1);
     const std::uint32_t list = FirstNonEmptyList(first);
     if (list == kNil) return AllocateVirtualFrom(list, size, alignment, userData);

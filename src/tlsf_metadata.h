@@ -168,8 +168,8 @@ public:
     // most probes past the first fail: [E, S) spans more lists, where a node fits only if its
     // padding leaves room. In VMA's benchmark at alignments 16-256, 2 instead of 8 probes take a
     // fifth to a quarter off the random phase with fragmentation and span unchanged; at alignment
-    // 1, where S is the next list, probing 8 nodes cost 25-45 % more random-phase time for 7 %
-    // fewer free ranges (docs/PERFORMANCE.md).
+    // 1, where S is the next list, probing 8 nodes cost a fifth of the random phase for 7 % fewer
+    // free ranges and the same fragmentation and span (docs/PERFORMANCE.md, ninth round).
     static constexpr std::uint32_t kAlignedProbeLimit = 2;
     // Nodes the min-memory strategy examines below the sure list, and again from the sure list on
     // (FindBestFit).

@@ -45,8 +45,8 @@ inline Sizes MakeSizes() {
     return s;
 }
 
-// One operation of the random phase: allocate `size` units into `slot` (then free), or free the
-// slot's allocation (size 0).
+// One operation of the random phase: allocate `size` units into `slot`, which is free, or free
+// the slot's allocation (size 0).
 struct RandomOp {
     std::uint32_t slot;
     std::uint32_t size;
