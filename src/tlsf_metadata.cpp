@@ -478,14 +478,12 @@ VMA_TLSF_INLINE bool TlsfMetadata::Find(Size size, Size alignment, SuballocKind 
     const Size need = kVirtual ? size : size + marginSum_;
     if (need > config_.size - allocatedBytes_) return false;  // even all free bytes together are too few
 
+    const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
     constexpr std::uint32_t kRareStrategies = kAllocStrategyMinOffset | kAllocStrategyMinMemory;
     if (flags & kRareStrategies) {
         if (flags & kAllocStrategyMinOffset) return FindLowestOffset(size, alignment, kind, out);
-        return FindBestFit(FastListIndex<kVirtual>(need), SureList<kVirtual>(need, alignment), size, alignment,
-                           kind, out);
+        return FindBestFit(FastListIndex<kVirtual>(need), sureList, size, alignment, kind, out);
     }
-
-    const std::uint32_t sureList = SureList<kVirtual>(need, alignment);
     // Default: for an aligned request a bounded good-fit probe of the lists in [exact, sure), then
     // the first non-empty list ≥ sure. Min-time, and the default at alignment 1: straight to the
     // first non-empty list ≥ sure.

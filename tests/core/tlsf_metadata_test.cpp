@@ -284,8 +284,8 @@ TEST(TlsfStrategy, MinMemoryBestFitAccountsForAlignment) {
 // lists fill with paddings that fit nothing. Holes of 104 units at offsets 8 past a multiple of 16
 // (the list 104-111 of a virtual block's class 0) cannot hold 100 units aligned to 16; one more
 // hole of 104 at a multiple of 16 can, but lies deeper in the list than the budget reaches (lists
-// are LIFO: freed first, found last). With a 1,000-unit hole in a list that surely fits, that hole is taken
-// (an exhaustive best fit would take the deep one). Without it, and without a free tail, the
+// are LIFO: freed first, found last). With a 1,000-unit hole in a list that surely fits, that hole
+// is taken (an exhaustive best fit would take the deep one). Without it, and without a free tail, the
 // search does not give up: every node that could fit is searched and the deep hole is found.
 TEST(TlsfStrategy, MinMemoryExaminesABoundedNumberOfNodesBelowTheSureList) {
     for (const bool withSureHole : {true, false}) {
